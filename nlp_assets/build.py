@@ -1,0 +1,101 @@
+"""Build the models that are not shipped as-is: converted copies and tiny random stand-ins.
+
+Each function writes a plain transformers folder (config, safetensors weights, tokenizer)
+into `out_dir`; the store then seeds it into the Hugging Face cache.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+
+from .manifest import Model, StandIn
+
+STANDIN_VOCAB_SIZE = 2000
+
+STANDIN_CARD = """# Stand-in for {hub_id}
+
+This is NOT {hub_id}. It is a tiny, randomly initialised `{model_class}` built offline by the
+project's asset store, with a {tokenizer} tokenizer trained on local English text, so that code
+written for {hub_id} runs unchanged where the Hugging Face Hub cannot be reached. Its outputs
+are meaningless. Where the Hub is reachable, the notebooks load the real checkpoint instead.
+"""
+
+
+def convert_gguf(model: Model, gguf_path: Path, out_dir: Path) -> None:
+    """Dequantize a GGUF checkpoint to a float32 safetensors folder (transformers reads GGUF itself)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    network = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32)
+    # Loaded from GGUF, the model still carries the GGUF quantizer; the weights are plain float32 now.
+    network.hf_quantizer = None
+    del network.config.quantization_config
+    network.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    (out_dir / "README.md").write_text(
+        f"# {model.load_id}\n\nConverted offline from `{gguf_path.name}`: {model.description}.\n"
+        f"Upstream model: {model.hub_id}. Licence: {model.license}.\n"
+    )
+
+
+def _special_tokens(tokenizer_cls: type) -> list[str]:
+    """The default special tokens of a tokenizer class, read from its constructor's defaults."""
+    params = inspect.signature(tokenizer_cls.__init__).parameters.values()
+    tokens = [p.default for p in params if p.name.endswith("_token") and isinstance(p.default, str)]
+    return list(dict.fromkeys(tokens))
+
+
+def _train_tokenizer(spec: StandIn, corpus: list[str]):  # returns a transformers tokenizer
+    import transformers
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    tokenizer_cls = getattr(transformers, spec.tokenizer_class)
+    specials = _special_tokens(tokenizer_cls)
+    if spec.tokenizer == "wordpiece":
+        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+        tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tok.train_from_iterator(corpus, trainers.WordPieceTrainer(vocab_size=STANDIN_VOCAB_SIZE, special_tokens=specials))
+        return tokenizer_cls(vocab=tok.get_vocab())
+    if spec.tokenizer == "byte-bpe":
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(
+            vocab_size=STANDIN_VOCAB_SIZE, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        )
+        tok.train_from_iterator(corpus, trainer)
+        merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in json.loads(tok.to_str())["model"]["merges"]]
+        return tokenizer_cls(vocab=tok.get_vocab(), merges=merges)
+    if spec.tokenizer == "unigram":
+        tok = Tokenizer(models.Unigram())
+        tok.pre_tokenizer = pre_tokenizers.Metaspace()
+        unk = next((t for t in specials if "unk" in t.lower()), "<unk>")
+        tok.train_from_iterator(
+            corpus, trainers.UnigramTrainer(vocab_size=STANDIN_VOCAB_SIZE, special_tokens=specials, unk_token=unk)
+        )
+        return tokenizer_cls(vocab=[(piece, score) for piece, score in json.loads(tok.to_str())["model"]["vocab"]])
+    raise ValueError(f"unknown stand-in tokenizer {spec.tokenizer!r} for {spec.hub_id}")
+
+
+def build_standin(spec: StandIn, corpus: list[str], out_dir: Path) -> None:
+    import torch
+    import transformers
+
+    tokenizer = _train_tokenizer(spec, corpus)
+    model_cls = getattr(transformers, spec.model_class)
+    special_ids = {
+        f"{name}_token_id": getattr(tokenizer, f"{name}_token_id")
+        for name in ("pad", "bos", "eos")
+        if getattr(tokenizer, f"{name}_token_id", None) is not None
+    }
+    config = model_cls.config_class(vocab_size=len(tokenizer), **{**special_ids, **spec.config})
+    torch.manual_seed(0)
+    model_cls(config).save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    (out_dir / "README.md").write_text(
+        STANDIN_CARD.format(hub_id=spec.hub_id, model_class=spec.model_class, tokenizer=spec.tokenizer)
+    )

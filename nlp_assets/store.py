@@ -1,0 +1,118 @@
+"""Make each manifest entry present locally, once: fetch, verify, extract or build, seed, stamp.
+
+A finished entry leaves a stamp holding the fingerprint of its manifest records; while the stamp
+matches and the outputs exist, nothing is downloaded or rebuilt (a re-run works with no network).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from . import build, fetch, hub_cache
+from .manifest import AssetError, Dataset, Manifest, Model, StandIn, fingerprint, load
+
+STANDIN_CORPUS = ("lee-2005", "lee_background.cor")  # local English text the stand-in tokenizers learn from
+
+
+def home() -> Path:
+    """Where downloads, extracted datasets and stamps live (NLP_ASSETS_HOME overrides)."""
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nlp-notebooks"
+    return Path(os.environ.get("NLP_ASSETS_HOME", default))
+
+
+def _stamp_path(kind: str, name: str) -> Path:
+    return home() / "stamps" / f"{kind}--{name.replace('/', '--')}.json"
+
+
+def _is_done(kind: str, name: str, fp: str) -> bool:
+    path = _stamp_path(kind, name)
+    return path.is_file() and json.loads(path.read_text()).get("fingerprint") == fp
+
+
+def _mark_done(kind: str, name: str, fp: str) -> None:
+    path = _stamp_path(kind, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"fingerprint": fp}))
+
+
+def _workdir() -> tempfile.TemporaryDirectory[str]:
+    home().mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryDirectory(dir=home(), prefix="build-")
+
+
+def ensure_dataset(ds: Dataset, manifest: Manifest | None = None) -> Path:
+    manifest = manifest or load()
+    source = manifest.source_of(ds)
+    fp = fingerprint(ds, source)
+    target = home() / "data" / ds.name
+    if _is_done("dataset", ds.name, fp) and all((target / rel).is_file() for rel in ds.members):
+        return target
+    print(f"[assets] dataset {ds.name} from {source.label}", file=sys.stderr, flush=True)
+    archive = fetch.download(source, home() / "downloads")
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    fetch.extract(archive, ds.members, partial)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(partial, target)
+    _mark_done("dataset", ds.name, fp)
+    return target
+
+
+def ensure_model(model: Model, manifest: Manifest | None = None) -> str:
+    manifest = manifest or load()
+    source = manifest.source_of(model)
+    fp = fingerprint(model, source)
+    if _is_done("model", model.hub_id, fp) and hub_cache.cached_revision(model.load_id):
+        return model.load_id
+    print(f"[assets] model {model.load_id} from {source.label}", file=sys.stderr, flush=True)
+    archive = fetch.download(source, home() / "downloads")
+    with _workdir() as tmp:
+        folder = Path(tmp) / "model"
+        if model.kind == "upstream":
+            fetch.extract(archive, {rel: f"{model.prefix}{rel}" for rel in model.files}, folder)
+            for rel, expected in model.files.items():
+                actual = fetch.sha256_of(folder / rel)
+                if actual != expected:
+                    raise AssetError(
+                        f"{model.hub_id}: {rel} from {source.label} has sha256 {actual}, the manifest expects "
+                        f"{expected}; these are not the upstream files. Nothing was seeded."
+                    )
+        elif model.kind == "converted" and model.gguf:
+            fetch.extract(archive, {Path(model.gguf).name: model.gguf}, Path(tmp) / "gguf")
+            build.convert_gguf(model, Path(tmp) / "gguf" / Path(model.gguf).name, folder)
+        else:
+            raise AssetError(f"manifest: model {model.hub_id} has kind {model.kind!r} with nothing to convert from")
+        hub_cache.seed(model.load_id, folder)
+    _mark_done("model", model.hub_id, fp)
+    return model.load_id
+
+
+def ensure_standin(spec: StandIn, manifest: Manifest | None = None) -> str:
+    manifest = manifest or load()
+    corpus_ds = manifest.datasets[STANDIN_CORPUS[0]]
+    fp = fingerprint(spec, corpus_ds)
+    if _is_done("standin", spec.hub_id, fp) and hub_cache.cached_revision(spec.load_id):
+        return spec.load_id
+    print(f"[assets] building stand-in {spec.load_id}", file=sys.stderr, flush=True)
+    corpus_file = ensure_dataset(corpus_ds, manifest) / STANDIN_CORPUS[1]
+    corpus = corpus_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    with _workdir() as tmp:
+        build.build_standin(spec, corpus, Path(tmp))
+        hub_cache.seed(spec.load_id, Path(tmp))
+    _mark_done("standin", spec.hub_id, fp)
+    return spec.load_id
+
+
+def ensure_all(manifest: Manifest | None = None) -> None:
+    manifest = manifest or load()
+    for ds in manifest.datasets.values():
+        ensure_dataset(ds, manifest)
+    for model in manifest.models.values():
+        ensure_model(model, manifest)
+    for spec in manifest.standins.values():
+        ensure_standin(spec, manifest)
