@@ -22,7 +22,7 @@ assets: $(INSTALLED)
 	$(BIN)/python -m nlp_assets fetch --all
 
 lab: assets
-	$(BIN)/jupyter lab --notebook-dir=.
+	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: assets
 	$(OFFLINE) $(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
