@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import string
+import tempfile
 from pathlib import Path
 
 from .manifest import Model, StandIn
@@ -42,10 +44,19 @@ def convert_gguf(model: Model, gguf_path: Path, out_dir: Path) -> None:
 
 
 def _special_tokens(tokenizer_cls: type) -> list[str]:
-    """The default special tokens of a tokenizer class, read from its constructor's defaults."""
-    params = inspect.signature(tokenizer_cls.__init__).parameters.values()
-    tokens = [p.default for p in params if p.name.endswith("_token") and isinstance(p.default, str)]
-    return list(dict.fromkeys(tokens))
+    """The default special tokens of a tokenizer class, read from its constructor's defaults.
+
+    Subclasses that only forward `*args, **kwargs` (e.g. DPRQuestionEncoderTokenizer -> BertTokenizer) declare
+    none themselves: walk up the class hierarchy to the first constructor that does.
+    """
+    for cls in tokenizer_cls.__mro__:
+        if "__init__" not in vars(cls):
+            continue
+        params = inspect.signature(cls.__init__).parameters.values()
+        tokens = [p.default for p in params if p.name.endswith("_token") and isinstance(p.default, str)]
+        if tokens:
+            return list(dict.fromkeys(tokens))
+    return []
 
 
 def _train_tokenizer(spec: StandIn, corpus: list[str]):  # returns a transformers tokenizer
@@ -78,12 +89,18 @@ def _train_tokenizer(spec: StandIn, corpus: list[str]):  # returns a transformer
             corpus, trainers.UnigramTrainer(vocab_size=STANDIN_VOCAB_SIZE, special_tokens=specials, unk_token=unk)
         )
         return tokenizer_cls(vocab=[(piece, score) for piece, score in json.loads(tok.to_str())["model"]["vocab"]])
+    if spec.tokenizer == "characters":  # CTC models (Wav2Vec2): one token per letter, the specials incl. "|" between words
+        letters = sorted({c for line in corpus for c in line.upper() if c in string.ascii_uppercase + "'"})
+        vocab_file = Path(tempfile.mkdtemp()) / "vocab.json"
+        vocab_file.write_text(json.dumps({t: i for i, t in enumerate(dict.fromkeys([*specials, *letters]))}))
+        return tokenizer_cls(str(vocab_file))
     raise ValueError(f"unknown stand-in tokenizer {spec.tokenizer!r} for {spec.hub_id}")
 
 
 def build_standin(spec: StandIn, corpus: list[str], out_dir: Path) -> None:
     import torch
     import transformers
+    from transformers.models.auto.feature_extraction_auto import FEATURE_EXTRACTOR_MAPPING_NAMES
 
     tokenizer = _train_tokenizer(spec, corpus)
     model_cls = getattr(transformers, spec.model_class)
@@ -96,6 +113,10 @@ def build_standin(spec: StandIn, corpus: list[str], out_dir: Path) -> None:
     torch.manual_seed(0)
     model_cls(config).save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
+    # Speech models need their feature extractor too (the class's default settings, e.g. 16 kHz).
+    feature_extractor = FEATURE_EXTRACTOR_MAPPING_NAMES.get(config.model_type)
+    if feature_extractor and model_cls.main_input_name != "input_ids":
+        getattr(transformers, feature_extractor)().save_pretrained(out_dir)
     (out_dir / "README.md").write_text(
         STANDIN_CARD.format(hub_id=spec.hub_id, model_class=spec.model_class, tokenizer=spec.tokenizer)
     )

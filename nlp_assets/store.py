@@ -6,6 +6,7 @@ matches and the outputs exist, nothing is downloaded or rebuilt (a re-run works 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -13,10 +14,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import build, fetch, hub_cache
+from . import build, fetch, hub_cache, whisper_ct2
 from .manifest import AssetError, Dataset, Manifest, Model, StandIn, fingerprint, load
 
 STANDIN_CORPUS = ("lee-2005", "lee_background.cor")  # local English text the stand-in tokenizers learn from
+
+
+def _builder_code() -> str:
+    """A hash of the code that converts models and builds stand-ins: when it changes, they are rebuilt."""
+    return hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (build, whisper_ct2))).hexdigest()
 
 
 def home() -> Path:
@@ -66,7 +72,9 @@ def ensure_dataset(ds: Dataset, manifest: Manifest | None = None) -> Path:
 def ensure_model(model: Model, manifest: Manifest | None = None) -> str:
     manifest = manifest or load()
     source = manifest.source_of(model)
-    fp = fingerprint(model, source)
+    fp = fingerprint(model, source, *(manifest.sources[name] for name in model.extra_sources))
+    if model.kind == "converted":
+        fp += _builder_code()
     if _is_done("model", model.hub_id, fp) and hub_cache.cached_revision(model.load_id):
         return model.load_id
     print(f"[assets] model {model.load_id} from {source.label}", file=sys.stderr, flush=True)
@@ -85,6 +93,9 @@ def ensure_model(model: Model, manifest: Manifest | None = None) -> str:
         elif model.kind == "converted" and model.gguf:
             fetch.extract(archive, {Path(model.gguf).name: model.gguf}, Path(tmp) / "gguf")
             build.convert_gguf(model, Path(tmp) / "gguf" / Path(model.gguf).name, folder)
+        elif model.kind == "converted" and model.ct2_whisper:
+            extract_ct2_whisper(model, manifest, Path(tmp) / "ct2")
+            whisper_ct2.convert(Path(tmp) / "ct2", folder)
         else:
             raise AssetError(f"manifest: model {model.hub_id} has kind {model.kind!r} with nothing to convert from")
         hub_cache.seed(model.load_id, folder)
@@ -92,10 +103,28 @@ def ensure_model(model: Model, manifest: Manifest | None = None) -> str:
     return model.load_id
 
 
+def extract_ct2_whisper(model: Model, manifest: Manifest, dest: Path) -> Path:
+    """The model's CTranslate2 Whisper folder in `dest`, its model.bin joined from parts if it is split."""
+    assert model.ct2_whisper is not None
+    parts = [f"model.bin.part{i + 1}" for i in range(len(model.extra_sources) + 1)] if model.extra_sources else []
+    names = ["config.json", "tokenizer.json", "vocabulary.txt", parts[0] if parts else "model.bin"]
+    archive = fetch.download(manifest.source_of(model), home() / "downloads")
+    fetch.extract(archive, {name: model.ct2_whisper + name for name in names}, dest)
+    for part, (name, member) in zip(parts[1:], model.extra_sources.items()):
+        fetch.extract(fetch.download(manifest.sources[name], home() / "downloads"), {part: member}, dest)
+    if parts:
+        with (dest / "model.bin").open("wb") as out:
+            for part in parts:
+                with (dest / part).open("rb") as f:
+                    shutil.copyfileobj(f, out, fetch.CHUNK)
+                (dest / part).unlink()
+    return dest
+
+
 def ensure_standin(spec: StandIn, manifest: Manifest | None = None) -> str:
     manifest = manifest or load()
     corpus_ds = manifest.datasets[STANDIN_CORPUS[0]]
-    fp = fingerprint(spec, corpus_ds)
+    fp = fingerprint(spec, corpus_ds) + _builder_code()
     if _is_done("standin", spec.hub_id, fp) and hub_cache.cached_revision(spec.load_id):
         return spec.load_id
     print(f"[assets] building stand-in {spec.load_id}", file=sys.stderr, flush=True)
