@@ -6,9 +6,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The LiteLLM proxy (a Gemini-API server for the text-generation notebook) needs its own environment.
+PROXY_INSTALLED := $(VENV)/llm-proxy/.installed
 NOTEBOOKS := $(sort $(wildcard */*.ipynb))
 # Stored outputs are what the offline asset store gives, so tests and refreshes never reach for the Hub.
 OFFLINE := HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+# Local OpenAI- and Gemini-compatible servers around a command, so the SDK cells run for real without keys.
+WITH_LLM_SERVERS := $(BIN)/python -m tests.llm_servers --
 
 .PHONY: lab test notebooks assets colab-links lock
 
@@ -18,21 +22,28 @@ $(INSTALLED): requirements-lock.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
+$(PROXY_INSTALLED): requirements-proxy-lock.txt
+	$(PYTHON) -m venv $(VENV)/llm-proxy
+	$(VENV)/llm-proxy/bin/pip install --quiet --disable-pip-version-check -r requirements-proxy-lock.txt
+	touch $@
+
 assets: $(INSTALLED)
 	$(BIN)/python -m nlp_assets fetch --all
 
 lab: assets
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: assets
-	$(OFFLINE) $(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
+test: assets $(PROXY_INSTALLED)
+	$(OFFLINE) $(WITH_LLM_SERVERS) $(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-cell-timeout=600 tests $(NOTEBOOKS)
 
-notebooks: assets
-	@for nb in $(NOTEBOOKS); do \
+# Re-execute notebooks in place (all, or NB=path/to/one.ipynb) to refresh their stored outputs.
+NB ?= $(NOTEBOOKS)
+notebooks: assets $(PROXY_INSTALLED)
+	$(OFFLINE) $(WITH_LLM_SERVERS) bash -c 'for nb in $(NB); do \
 		echo "executing $$nb"; \
-		(cd $$(dirname $$nb) && $(OFFLINE) ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace $$(basename $$nb)) || exit 1; \
-	done
+		(cd $$(dirname $$nb) && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace $$(basename $$nb)) || exit 1; \
+	done'
 
 colab-links: $(INSTALLED)
 	$(BIN)/python -m nlp_assets.colab
