@@ -59,6 +59,12 @@ def _special_tokens(tokenizer_cls: type) -> list[str]:
     return []
 
 
+def _canonical_vocab(vocab: dict[str, int], specials: list[str]) -> dict[str, int]:
+    """Specials first, then the other tokens in sorted order: the trainers' ids depend on hash order, so
+    without this two builds give different ids, different stand-in outputs, and stored outputs that drift."""
+    return {token: i for i, token in enumerate([*specials, *sorted(set(vocab) - set(specials))])}
+
+
 def _train_tokenizer(spec: StandIn, corpus: list[str]):  # returns a transformers tokenizer
     import transformers
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
@@ -70,7 +76,7 @@ def _train_tokenizer(spec: StandIn, corpus: list[str]):  # returns a transformer
         tok.normalizer = normalizers.BertNormalizer(lowercase=True)
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tok.train_from_iterator(corpus, trainers.WordPieceTrainer(vocab_size=STANDIN_VOCAB_SIZE, special_tokens=specials))
-        return tokenizer_cls(vocab=tok.get_vocab())
+        return tokenizer_cls(vocab=_canonical_vocab(tok.get_vocab(), specials))
     if spec.tokenizer == "byte-bpe":
         tok = Tokenizer(models.BPE())
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -80,7 +86,7 @@ def _train_tokenizer(spec: StandIn, corpus: list[str]):  # returns a transformer
         )
         tok.train_from_iterator(corpus, trainer)
         merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in json.loads(tok.to_str())["model"]["merges"]]
-        return tokenizer_cls(vocab=tok.get_vocab(), merges=merges)
+        return tokenizer_cls(vocab=_canonical_vocab(tok.get_vocab(), specials), merges=merges)
     if spec.tokenizer == "unigram":
         tok = Tokenizer(models.Unigram())
         tok.pre_tokenizer = pre_tokenizers.Metaspace()
@@ -88,7 +94,10 @@ def _train_tokenizer(spec: StandIn, corpus: list[str]):  # returns a transformer
         tok.train_from_iterator(
             corpus, trainers.UnigramTrainer(vocab_size=STANDIN_VOCAB_SIZE, special_tokens=specials, unk_token=unk)
         )
-        return tokenizer_cls(vocab=[(piece, score) for piece, score in json.loads(tok.to_str())["model"]["vocab"]])
+        pieces = json.loads(tok.to_str())["model"]["vocab"]
+        ordered = [p for p in pieces if p[0] in specials] + sorted((p for p in pieces if p[0] not in specials),
+                                                                    key=lambda p: (-p[1], p[0]))
+        return tokenizer_cls(vocab=[(piece, score) for piece, score in ordered])
     if spec.tokenizer == "characters":  # CTC models (Wav2Vec2): one token per letter, the specials incl. "|" between words
         letters = sorted({c for line in corpus for c in line.upper() if c in string.ascii_uppercase + "'"})
         vocab_file = Path(tempfile.mkdtemp()) / "vocab.json"
