@@ -94,10 +94,12 @@ def _train_tokenizer(spec: StandIn, corpus: list[str]):  # returns a transformer
         tok.train_from_iterator(
             corpus, trainers.UnigramTrainer(vocab_size=STANDIN_VOCAB_SIZE, special_tokens=specials, unk_token=unk)
         )
-        pieces = json.loads(tok.to_str())["model"]["vocab"]
-        ordered = [p for p in pieces if p[0] in specials] + sorted((p for p in pieces if p[0] not in specials),
-                                                                    key=lambda p: (-p[1], p[0]))
-        return tokenizer_cls(vocab=[(piece, score) for piece, score in ordered])
+        # The trainer's piece set is stable but its scores carry float noise from run to run (seen: 8e-4), which
+        # reorders ids and can flip segmentations. Keep its pieces, give every one the same score (Viterbi then
+        # picks the fewest pieces) and canonical ids, so every build gives the same tokenizer.
+        pieces = [piece for piece, _ in json.loads(tok.to_str())["model"]["vocab"]]
+        return tokenizer_cls(vocab=[(piece, 0.0 if piece in specials else -1.0)
+                                    for piece in _canonical_vocab(dict.fromkeys(pieces, 0), specials)])
     if spec.tokenizer == "characters":  # CTC models (Wav2Vec2): one token per letter, the specials incl. "|" between words
         letters = sorted({c for line in corpus for c in line.upper() if c in string.ascii_uppercase + "'"})
         vocab_file = Path(tempfile.mkdtemp()) / "vocab.json"

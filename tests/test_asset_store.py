@@ -280,7 +280,8 @@ print(hashlib.sha256((Path(sys.argv[4]) / "tokenizer.json").read_bytes()).hexdig
 @pytest.mark.parametrize(
     ("model_class", "tokenizer", "tokenizer_class"),
     [("BertForSequenceClassification", "wordpiece", "BertTokenizer"),
-     ("RobertaForSequenceClassification", "byte-bpe", "RobertaTokenizer")],
+     ("RobertaForSequenceClassification", "byte-bpe", "RobertaTokenizer"),
+     ("T5ForConditionalGeneration", "unigram", "T5Tokenizer")],
 )
 def test_standin_tokenizer_is_the_same_in_every_build(tmp_path: Path, model_class: str, tokenizer: str,
                                                       tokenizer_class: str) -> None:
