@@ -1,0 +1,141 @@
+"""The one measurement helper of the optimization notebooks: latency, size, and the results table and Pareto plot.
+
+Latency is the median of repeated runs after a warm-up, with torch's thread count pinned. Sizes are counted from
+the tensors themselves (parameters and buffers, the inner tensors of quantized tensor subclasses included), never
+through `state_dict()`: on CPU that call corrupts a bitsandbytes 4-bit model that has already run a forward pass.
+Timings only mean something next to the fp32 baseline measured in the same run, on the machine `machine()` names.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# The instruction-set extensions that decide which low-precision kernels are fast on an x86 CPU.
+CPU_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One model variant, measured: milliseconds per call at each batch size, bytes, and a quality score."""
+
+    name: str
+    latency_ms: dict[int, float]
+    size_bytes: int
+    quality: float
+
+
+def pin_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+
+
+def machine() -> str:
+    """The CPU, its core count, torch's thread count and the relevant instruction-set extensions."""
+    import torch
+
+    model, flags = platform.processor() or platform.machine(), set()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    features = ", ".join(f for f in CPU_FEATURES if f in flags) or "none of " + ", ".join(CPU_FEATURES)
+    return f"{model}; {os.cpu_count()} cores, torch threads {torch.get_num_threads()}; {features}"
+
+
+def median_ms(fn: Callable[[], Any], warmup: int = 2, repeats: int = 7) -> float:
+    """Median wall-clock milliseconds of `fn()` over `repeats` runs, after `warmup` untimed runs."""
+    if warmup < 0 or repeats < 1:
+        raise ValueError(f"need warmup >= 0 and repeats >= 1, got warmup={warmup}, repeats={repeats}")
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def tensor_bytes(tensor: Any) -> int:
+    """Bytes a tensor holds; for tensor subclasses (torchao's quantized weights) the sum over their inner tensors."""
+    if hasattr(tensor, "__tensor_flatten__"):
+        inner_names, _ = tensor.__tensor_flatten__()
+        return sum(tensor_bytes(getattr(tensor, name)) for name in inner_names)
+    return tensor.numel() * tensor.element_size()
+
+
+def model_bytes(model: Any) -> int:
+    """Bytes of a torch module's parameters and buffers (shared tensors counted once), read without state_dict()."""
+    tensors = {id(t): t for t in [*model.parameters(), *model.buffers()]}
+    return sum(tensor_bytes(t) for t in tensors.values())
+
+
+def disk_bytes(path: str | Path) -> int:
+    """Bytes of a file, or of every file under a folder."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"nothing to measure at {path}")
+    return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the points that no other point beats on both axes (x lower is better, y higher is better)."""
+    return [
+        i for i, (x, y) in enumerate(points)
+        if not any((ox <= x and oy >= y) and (ox < x or oy > y) for ox, oy in points)
+    ]
+
+
+def results_table(results: Sequence[Measurement], baseline: str):  # -> pandas.DataFrame
+    """Each variant's speed-up and size reduction relative to `baseline` (the fp32 model measured in the same run)."""
+    import pandas as pd
+
+    by_name = {r.name: r for r in results}
+    if baseline not in by_name:
+        raise ValueError(f"baseline {baseline!r} is not among the results: {sorted(by_name)}")
+    base = by_name[baseline]
+    rows = []
+    for r in results:
+        row: dict[str, Any] = {"variant": r.name}
+        for batch, ms in r.latency_ms.items():
+            row[f"ms @ batch {batch}"] = round(ms, 1)
+            row[f"speed-up @ batch {batch}"] = round(base.latency_ms[batch] / ms, 2)
+        row["size MB"] = round(r.size_bytes / 1e6, 1)
+        row["x smaller"] = round(base.size_bytes / r.size_bytes, 2)
+        row["quality"] = round(r.quality, 3)
+        row["quality / baseline"] = round(r.quality / base.quality, 3)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def pareto_plot(results: Sequence[Measurement], baseline: str, batch: int, quality_label: str):  # -> Figure
+    """Two panels, speed-up vs quality and size reduction vs quality, with each panel's Pareto front drawn."""
+    import matplotlib.pyplot as plt
+
+    table = results_table(results, baseline)
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+    for ax, column in zip(axes, [f"speed-up @ batch {batch}", "x smaller"]):
+        xs, ys = table[column].tolist(), table["quality"].tolist()
+        front = sorted(pareto_front([(-x, y) for x, y in zip(xs, ys)]), key=lambda i: xs[i])
+        ax.plot([xs[i] for i in front], [ys[i] for i in front], color="tab:gray", linestyle="--", zorder=1)
+        ax.scatter(xs, ys, zorder=2)
+        for name, x, y in zip(table.index, xs, ys):
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        ax.set_xlabel(f"{column} (vs {baseline}, higher is better)")
+        ax.set_ylabel(quality_label)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
