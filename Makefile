@@ -14,7 +14,7 @@ OFFLINE := HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 # Local OpenAI- and Gemini-compatible servers around a command, so the SDK cells run for real without keys.
 WITH_LLM_SERVERS := $(BIN)/python -m tests.llm_servers --
 
-.PHONY: lab test notebooks assets colab-links lock
+.PHONY: lab test notebooks assets system-packages colab-links lock
 
 $(INSTALLED): requirements-lock.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,16 +30,24 @@ $(PROXY_INSTALLED): requirements-proxy-lock.txt
 assets: $(INSTALLED)
 	$(BIN)/python -m nlp_assets fetch --all
 
-lab: assets
+# Programs that are not Python packages: the Apertium rule-based translator (machine_translation notebook).
+# Installed with apt when missing (as root, else through sudo).
+SYSTEM_PACKAGES := apertium apertium-eng-spa
+system-packages:
+	@command -v apertium >/dev/null && apertium -l | grep -qE '^ *spa-eng$$' || \
+		{ $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q && \
+		  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q $(SYSTEM_PACKAGES); }
+
+lab: assets system-packages
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: assets $(PROXY_INSTALLED)
+test: assets system-packages $(PROXY_INSTALLED)
 	$(OFFLINE) $(WITH_LLM_SERVERS) $(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-cell-timeout=600 tests $(NOTEBOOKS)
 
 # Re-execute notebooks in place (all, or NB=path/to/one.ipynb) to refresh their stored outputs.
 NB ?= $(NOTEBOOKS)
-notebooks: assets $(PROXY_INSTALLED)
+notebooks: assets system-packages $(PROXY_INSTALLED)
 	$(OFFLINE) $(WITH_LLM_SERVERS) bash -c 'for nb in $(NB); do \
 		echo "executing $$nb"; \
 		(cd $$(dirname $$nb) && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace $$(basename $$nb)) || exit 1; \
