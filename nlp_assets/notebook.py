@@ -9,8 +9,11 @@ import platform
 import random
 import warnings
 
-# Library progress bars and "could not reach the Hub" notices are noise in stored outputs.
-QUIET_LOGGERS = ("transformers", "sentence_transformers", "huggingface_hub", "datasets")
+# Library progress bars and "could not reach the Hub" notices are noise in stored outputs; so are torchao's notices
+# about CUDA kernels it cannot load on a CPU machine and torch's pytree deprecations (transformers imports torchao
+# when it is installed).
+QUIET_LOGGERS = ("transformers", "sentence_transformers", "huggingface_hub", "datasets", "torchao",
+                 "torch.utils._pytree")
 
 
 def setup(packages: list[str], seed: int = 0):  # -> torch.device
