@@ -87,6 +87,26 @@ def _train_tokenizer(spec: StandIn, corpus: list[str]):  # returns a transformer
         tok.train_from_iterator(corpus, trainer)
         merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in json.loads(tok.to_str())["model"]["merges"]]
         return tokenizer_cls(vocab=_canonical_vocab(tok.get_vocab(), specials), merges=merges)
+    if spec.tokenizer == "bpe":  # SentencePiece-style BPE: no byte alphabet, words marked with "▁" (NllbTokenizer)
+        tok = Tokenizer(models.BPE(unk_token=next((t for t in specials if "unk" in t.lower()), "<unk>")))
+        tok.pre_tokenizer = pre_tokenizers.Metaspace()
+        tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=STANDIN_VOCAB_SIZE, special_tokens=specials))
+        merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in json.loads(tok.to_str())["model"]["merges"]]
+        return tokenizer_cls(vocab=_canonical_vocab(tok.get_vocab(), specials), merges=merges)
+    if spec.tokenizer == "sentencepiece":  # slow tokenizers that read SentencePiece model files (MarianTokenizer)
+        import sentencepiece
+
+        folder = Path(tempfile.mkdtemp())
+        # One thread: the same pieces and scores on every build. No <s>: Marian vocabularies have none.
+        sentencepiece.SentencePieceTrainer.train(
+            sentence_iterator=iter(corpus), model_prefix=str(folder / "spm"), vocab_size=STANDIN_VOCAB_SIZE,
+            model_type="unigram", num_threads=1, unk_id=0, eos_id=1, bos_id=-1, pad_id=-1, minloglevel=2,
+        )
+        processor = sentencepiece.SentencePieceProcessor(model_file=str(folder / "spm.model"))
+        pieces = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
+        (folder / "vocab.json").write_text(json.dumps(_canonical_vocab(dict.fromkeys(pieces, 0), specials)))
+        spm_file = str(folder / "spm.model")
+        return tokenizer_cls(spm_file, spm_file, str(folder / "vocab.json"))  # source spm, target spm, vocab
     if spec.tokenizer == "unigram":
         tok = Tokenizer(models.Unigram())
         tok.pre_tokenizer = pre_tokenizers.Metaspace()
@@ -120,6 +140,15 @@ def build_standin(spec: StandIn, corpus: list[str], out_dir: Path) -> None:
         for name in ("pad", "bos", "eos")
         if getattr(tokenizer, f"{name}_token_id", None) is not None
     }
+    # Encoder-decoder configs point at specials by number (BART starts decoding with eos, Pegasus with pad):
+    # map each default through the special it names, since the stand-in vocabulary numbers its specials itself.
+    defaults = model_cls.config_class()
+    named = {getattr(defaults, key, None): value for key, value in special_ids.items()}
+    for key in ("decoder_start_token_id", "forced_bos_token_id", "forced_eos_token_id"):
+        if getattr(defaults, key, None) is not None and getattr(defaults, key) in named:
+            special_ids[key] = named[getattr(defaults, key)]
+    if defaults.is_encoder_decoder and "decoder_start_token_id" not in special_ids and "pad_token_id" in special_ids:
+        special_ids["decoder_start_token_id"] = special_ids["pad_token_id"]  # T5's config names none; T5 starts from pad
     config = model_cls.config_class(vocab_size=len(tokenizer), **{**special_ids, **spec.config})
     torch.manual_seed(0)
     model_cls(config).save_pretrained(out_dir)

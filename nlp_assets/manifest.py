@@ -59,7 +59,7 @@ class Model:
 class StandIn:
     hub_id: str
     model_class: str
-    tokenizer: str  # "wordpiece" | "byte-bpe" | "unigram"
+    tokenizer: str  # "wordpiece" | "byte-bpe" | "bpe" | "unigram" | "sentencepiece" | "characters"
     tokenizer_class: str
     config: dict[str, Any] = field(default_factory=dict)
 
