@@ -65,12 +65,17 @@ def _canonical_vocab(vocab: dict[str, int], specials: list[str]) -> dict[str, in
     return {token: i for i, token in enumerate([*specials, *sorted(set(vocab) - set(specials))])}
 
 
+def _merges(tok) -> list[tuple[str, str]]:  # a trained tokenizers BPE model's merges, as transformers wants them
+    return [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in json.loads(tok.to_str())["model"]["merges"]]
+
+
 def _train_tokenizer(spec: StandIn, corpus: list[str]):  # returns a transformers tokenizer
     import transformers
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
     tokenizer_cls = getattr(transformers, spec.tokenizer_class)
     specials = _special_tokens(tokenizer_cls)
+    unk = next((t for t in specials if "unk" in t.lower()), "<unk>")
     if spec.tokenizer == "wordpiece":
         tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
         tok.normalizer = normalizers.BertNormalizer(lowercase=True)
@@ -85,14 +90,12 @@ def _train_tokenizer(spec: StandIn, corpus: list[str]):  # returns a transformer
             vocab_size=STANDIN_VOCAB_SIZE, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
         )
         tok.train_from_iterator(corpus, trainer)
-        merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in json.loads(tok.to_str())["model"]["merges"]]
-        return tokenizer_cls(vocab=_canonical_vocab(tok.get_vocab(), specials), merges=merges)
+        return tokenizer_cls(vocab=_canonical_vocab(tok.get_vocab(), specials), merges=_merges(tok))
     if spec.tokenizer == "bpe":  # SentencePiece-style BPE: no byte alphabet, words marked with "▁" (NllbTokenizer)
-        tok = Tokenizer(models.BPE(unk_token=next((t for t in specials if "unk" in t.lower()), "<unk>")))
+        tok = Tokenizer(models.BPE(unk_token=unk))
         tok.pre_tokenizer = pre_tokenizers.Metaspace()
         tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=STANDIN_VOCAB_SIZE, special_tokens=specials))
-        merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in json.loads(tok.to_str())["model"]["merges"]]
-        return tokenizer_cls(vocab=_canonical_vocab(tok.get_vocab(), specials), merges=merges)
+        return tokenizer_cls(vocab=_canonical_vocab(tok.get_vocab(), specials), merges=_merges(tok))
     if spec.tokenizer == "sentencepiece":  # slow tokenizers that read SentencePiece model files (MarianTokenizer)
         import sentencepiece
 
@@ -110,7 +113,6 @@ def _train_tokenizer(spec: StandIn, corpus: list[str]):  # returns a transformer
     if spec.tokenizer == "unigram":
         tok = Tokenizer(models.Unigram())
         tok.pre_tokenizer = pre_tokenizers.Metaspace()
-        unk = next((t for t in specials if "unk" in t.lower()), "<unk>")
         tok.train_from_iterator(
             corpus, trainers.UnigramTrainer(vocab_size=STANDIN_VOCAB_SIZE, special_tokens=specials, unk_token=unk)
         )
