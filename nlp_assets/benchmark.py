@@ -38,10 +38,8 @@ def pin_threads(threads: int) -> None:
     os.environ["OMP_NUM_THREADS"] = str(threads)
 
 
-def machine() -> str:
-    """The CPU, its core count, torch's thread count and the relevant instruction-set extensions."""
-    import torch
-
+def _cpu() -> tuple[str, set[str]]:
+    """The CPU's model name and its instruction-set flags (empty where /proc/cpuinfo does not exist)."""
     model, flags = platform.processor() or platform.machine(), set()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -51,8 +49,21 @@ def machine() -> str:
                 model = value.strip()
             elif key.strip() == "flags":
                 flags = set(value.split())
+    return model, flags
+
+
+def machine() -> str:
+    """The CPU, its core count, torch's thread count and the relevant instruction-set extensions."""
+    import torch
+
+    model, flags = _cpu()
     features = ", ".join(f for f in CPU_FEATURES if f in flags) or "none of " + ", ".join(CPU_FEATURES)
     return f"{model}; {os.cpu_count()} cores, torch threads {torch.get_num_threads()}; {features}"
+
+
+def has_bf16_units() -> bool:
+    """Whether the CPU multiplies bf16 matrices natively (AVX512-BF16 or AMX-BF16); without them bf16 is slow."""
+    return bool({"avx512_bf16", "amx_bf16"} & _cpu()[1])
 
 
 def median_ms(fn: Callable[[], Any], warmup: int = 2, repeats: int = 7) -> float:

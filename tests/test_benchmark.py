@@ -78,3 +78,8 @@ def test_pareto_plot_has_a_speed_and_a_size_panel() -> None:
     fig = benchmark.pareto_plot(results, baseline="fp32", batch=32, quality_label="Spearman")
     assert [ax.get_xlabel() for ax in fig.axes] == ["speed-up @ batch 32 (vs fp32, higher is better)",
                                                    "x smaller (vs fp32, higher is better)"]
+
+
+def test_has_bf16_units_agrees_with_the_features_machine_lists() -> None:
+    listed = benchmark.machine().split("; ")[-1].split(", ")
+    assert benchmark.has_bf16_units() == ("avx512_bf16" in listed or "amx_bf16" in listed)
