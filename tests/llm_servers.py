@@ -85,7 +85,9 @@ def find_litellm(explicit: str | None = None) -> Path:
     return path
 
 
-def _request(url: str, body: dict[str, object] | None = None, headers: dict[str, str] | None = None, timeout: float = 5) -> dict[str, object]:
+def _request(
+    url: str, body: dict[str, object] | None = None, headers: dict[str, str] | None = None, timeout: float = 5
+) -> dict[str, object]:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json", **(headers or {})})
     with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -99,14 +101,18 @@ class _Server:
         self.name = name
         self.log_path = log_dir / f"{name.split()[0]}.log"
         self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(argv, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            argv, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def log_tail(self, lines: int = 40) -> str:
         self._log.flush()
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def fail(self, why: str) -> ServerStartError:
-        return ServerStartError(f"{self.name} failed to start: {why}\n--- last lines of its log ({self.log_path}) ---\n{self.log_tail()}")
+        return ServerStartError(
+            f"{self.name} failed to start: {why}\n--- last lines of its log ({self.log_path}) ---\n{self.log_tail()}"
+        )
 
     def wait_until(self, probe: str, check: Callable[[], object], timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -145,13 +151,18 @@ def _local_model_id() -> str:
 
 
 @contextmanager
-def llm_servers(model_id: str | None = None, litellm: str | None = None, timeout: float = 300.0, verbose: bool = True) -> Iterator[Endpoints]:
+def llm_servers(
+    model_id: str | None = None, litellm: str | None = None, timeout: float = 300.0, verbose: bool = True
+) -> Iterator[Endpoints]:
     """Start `transformers serve` and a Gemini-API LiteLLM proxy in front of it; yield their endpoints; stop both."""
     model_id = model_id or _local_model_id()
     litellm_path = find_litellm(litellm)
     transformers_cli = Path(sys.executable).with_name("transformers")
     if not transformers_cli.is_file():
-        raise ServerStartError(f"`transformers serve` needs the transformers CLI next to {sys.executable}; pip install 'transformers[serving]'")
+        raise ServerStartError(
+            f"`transformers serve` needs the transformers CLI next to {sys.executable}; "
+            "pip install 'transformers[serving]'"
+        )
     say = (lambda msg: print(f"[llm_servers] {msg}", file=sys.stderr, flush=True)) if verbose else (lambda msg: None)
     openai_port, gemini_port = free_port(), free_port()
     openai_url = f"http://{HOST}:{openai_port}/v1"
@@ -191,7 +202,8 @@ def llm_servers(model_id: str | None = None, litellm: str | None = None, timeout
         say(f"starting the LiteLLM proxy (Gemini API) on {gemini_url}")
         proxy = _Server(
             "LiteLLM proxy",
-            [str(litellm_path), "--config", str(config_path), "--host", HOST, "--port", str(gemini_port), "--num_workers", "1"],
+            [str(litellm_path), "--config", str(config_path), "--host", HOST, "--port", str(gemini_port),
+             "--num_workers", "1"],
             {**base_env, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_TELEMETRY": "False", "LITELLM_LOG": "ERROR"},
             log_dir,
         )
@@ -200,7 +212,8 @@ def llm_servers(model_id: str | None = None, litellm: str | None = None, timeout
         proxy.wait_until(
             "a Gemini generateContent call",
             lambda: _request(f"{gemini_url}/v1beta/models/{GEMINI_MODEL}:generateContent",
-                             {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}], "generationConfig": {"maxOutputTokens": 1}},
+                             {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}],
+                              "generationConfig": {"maxOutputTokens": 1}},
                              auth, timeout=timeout)["candidates"],
             timeout,
         )
@@ -215,9 +228,13 @@ def llm_servers(model_id: str | None = None, litellm: str | None = None, timeout
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.llm_servers", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="model id for transformers serve (default: the asset store's SmolLM2-135M-Instruct)")
+    parser.add_argument(
+        "--model", help="model id for transformers serve (default: the asset store's SmolLM2-135M-Instruct)"
+    )
     parser.add_argument("--litellm", help="path of the litellm executable (default: .venv/llm-proxy/bin/litellm)")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds each server may take to answer (default 300)")
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds each server may take to answer (default 300)"
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- the command to run with the servers up")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command

@@ -216,7 +216,8 @@ def test_missing_member_is_reported(tmp_path: Path) -> None:
     ("model_class", "tokenizer", "tokenizer_class", "config"),
     [
         ("BertForSequenceClassification", "wordpiece", "BertTokenizer",
-         {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32, "num_labels": 2}),
+         {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32,
+          "num_labels": 2}),
         ("RobertaForQuestionAnswering", "byte-bpe", "RobertaTokenizer",
          {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32,
           "max_position_embeddings": 66}),

@@ -88,8 +88,9 @@ def test_converted_model_matches_ctranslate2_runtime(hub_id: str, tmp_path: Path
     prompt = processor.tokenizer.convert_tokens_to_ids(prompt_tokens)
 
     with torch.no_grad():
-        ours = model.generate(features, language="en" if multilingual else None, task="transcribe" if multilingual else None,
-                              do_sample=False, num_beams=1, max_new_tokens=40)
+        ours = model.generate(features, language="en" if multilingual else None,
+                              task="transcribe" if multilingual else None, do_sample=False, num_beams=1,
+                              max_new_tokens=40)
     ours_ids = [t for t in ours[0].tolist() if t < model.generation_config.eos_token_id]  # text tokens only
 
     runtime = ctranslate2.models.Whisper(str(ct2_dir), device="cpu", compute_type="float32")
