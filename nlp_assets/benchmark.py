@@ -1,9 +1,13 @@
 """The one measurement helper of the optimization notebooks: latency, size, and the results table and Pareto plot.
 
-Latency is the median of repeated runs after a warm-up, with torch's thread count pinned. Sizes are counted from
-the tensors themselves (parameters and buffers, the inner tensors of quantized tensor subclasses included), never
-through `state_dict()`: on CPU that call corrupts a bitsandbytes 4-bit model that has already run a forward pass.
-Timings only mean something next to the fp32 baseline measured in the same run, on the machine `machine()` names.
+Latency is the median of repeated runs after a warm-up. Variants that are compared go through `compare_latency`,
+which times them in interleaved rounds so that slow drift of the machine hits each alike, and reports each
+variant's speed-up as the median and interquartile range of its per-round ratios to the baseline. There is one
+thread setting: `pin_threads(n)` for torch and `onnx_session(path, n)` for ONNX Runtime, which is the one place
+ONNX Runtime sessions are configured. Sizes are counted from the tensors themselves (parameters and buffers, the
+inner tensors of quantized tensor subclasses included), never through `state_dict()`: on CPU that call corrupts a
+bitsandbytes 4-bit model that has already run a forward pass. Timings only mean something next to the fp32 baseline
+measured in the same run, on the machine `machine()` names.
 """
 
 from __future__ import annotations
@@ -12,10 +16,14 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import onnxruntime
+    import pandas
 
 # The instruction-set extensions that decide which low-precision kernels are fast on an x86 CPU.
 CPU_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16")
@@ -31,11 +39,32 @@ class Measurement:
     quality: float
 
 
+def _check_threads(threads: int) -> None:
+    if threads < 1:
+        raise ValueError(f"need threads >= 1, got {threads}")
+
+
 def pin_threads(threads: int) -> None:
+    """Run torch's operators on `threads` threads."""
     import torch
 
+    _check_threads(threads)
     torch.set_num_threads(threads)
-    os.environ["OMP_NUM_THREADS"] = str(threads)
+
+
+def onnx_session(path: str | Path, threads: int) -> onnxruntime.InferenceSession:
+    """A CPU ONNX Runtime session on `threads` intra-op threads, one inter-op thread, all graph optimizations."""
+    import onnxruntime as ort
+
+    _check_threads(threads)
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no ONNX model at {path}")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
 def _cpu() -> tuple[str, set[str]]:
@@ -72,12 +101,76 @@ def median_ms(fn: Callable[[], Any], warmup: int = 2, repeats: int = 7) -> float
         raise ValueError(f"need warmup >= 0 and repeats >= 1, got warmup={warmup}, repeats={repeats}")
     for _ in range(warmup):
         fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return statistics.median(_ms(fn) for _ in range(repeats))
+
+
+def _ms(fn: Callable[[], Any]) -> float:
+    """Wall-clock milliseconds of one call of `fn()`."""
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+@dataclass(frozen=True)
+class LatencyComparison:
+    """Milliseconds of each variant in each round of `compare_latency`; speed-ups are relative to `baseline`.
+
+    A speed-up here is the median of the per-round ratios, which can differ a little from the ratio of the medians
+    that `results_table` computes from `medians_ms`.
+    """
+
+    baseline: str
+    round_ms: dict[str, tuple[float, ...]]
+
+    @property
+    def medians_ms(self) -> dict[str, float]:
+        """Each variant's median milliseconds, e.g. for `Measurement(name, {batch: medians_ms[name]}, ...)`."""
+        return {name: statistics.median(ms) for name, ms in self.round_ms.items()}
+
+    def speed_ups(self, name: str) -> list[float]:
+        """The per-round ratios baseline ms / `name` ms (above 1: faster than the baseline)."""
+        return [base / ms for base, ms in zip(self.round_ms[self.baseline], self.round_ms[name], strict=True)]
+
+    def table(self) -> pandas.DataFrame:
+        """Median ms and the median and interquartile range of the per-round speed-up, one row per variant."""
+        import numpy as np
+        import pandas as pd
+
+        rows = {}
+        for name, median in self.medians_ms.items():
+            low, mid, high = np.percentile(self.speed_ups(name), [25, 50, 75])
+            rows[name] = {
+                "median ms": round(median, 2),
+                "speed-up (median)": round(float(mid), 2),
+                "speed-up IQR low": round(float(low), 2),
+                "speed-up IQR high": round(float(high), 2),
+            }
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("variant")
+
+
+def compare_latency(
+    variants: Mapping[str, Callable[[], Any]], baseline: str, warmup: int = 2, rounds: int = 15
+) -> LatencyComparison:
+    """Time the variants against `baseline` in interleaved rounds, after `warmup` untimed rounds.
+
+    Each round calls every variant once: odd rounds in the given order (A, B, C), even rounds in reverse (C, B, A),
+    so that neither drift of the machine nor a variant's place in the round favours one variant.
+    """
+    if not variants:
+        raise ValueError("variants is empty: nothing to compare")
+    if baseline not in variants:
+        raise ValueError(f"baseline {baseline!r} is not among the variants: {sorted(variants)}")
+    if warmup < 0 or rounds < 1:
+        raise ValueError(f"need warmup >= 0 and rounds >= 1, got warmup={warmup}, rounds={rounds}")
+    for _ in range(warmup):
+        for fn in variants.values():
+            fn()
+    names = list(variants)
+    round_ms: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(rounds):
+        for name in names if i % 2 == 0 else reversed(names):
+            round_ms[name].append(_ms(variants[name]))
+    return LatencyComparison(baseline, {name: tuple(ms) for name, ms in round_ms.items()})
 
 
 def tensor_bytes(tensor: Any) -> int:
@@ -138,12 +231,12 @@ def pareto_plot(results: Sequence[Measurement], baseline: str, batch: int, quali
 
     table = results_table(results, baseline)
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
-    for ax, column in zip(axes, [f"speed-up @ batch {batch}", "x smaller"]):
+    for ax, column in zip(axes, [f"speed-up @ batch {batch}", "x smaller"], strict=True):
         xs, ys = table[column].tolist(), table["quality"].tolist()
-        front = sorted(pareto_front([(-x, y) for x, y in zip(xs, ys)]), key=lambda i: xs[i])
+        front = sorted(pareto_front([(-x, y) for x, y in zip(xs, ys, strict=True)]), key=lambda i: xs[i])
         ax.plot([xs[i] for i in front], [ys[i] for i in front], color="tab:gray", linestyle="--", zorder=1)
         ax.scatter(xs, ys, zorder=2)
-        for name, x, y in zip(table.index, xs, ys):
+        for name, x, y in zip(table.index, xs, ys, strict=True):
             ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
         ax.set_xlabel(f"{column} (vs {baseline}, higher is better)")
         ax.set_ylabel(quality_label)

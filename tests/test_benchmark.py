@@ -1,4 +1,5 @@
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,87 @@ def test_median_ms_measures_the_call_and_rejects_bad_arguments() -> None:
     assert 15 <= benchmark.median_ms(lambda: time.sleep(0.02), warmup=0, repeats=3) < 200
     with pytest.raises(ValueError, match="repeats >= 1"):
         benchmark.median_ms(lambda: None, repeats=0)
+
+
+def test_compare_latency_reports_the_speed_up_of_a_faster_variant() -> None:
+    variants = {"slow": lambda: time.sleep(0.008), "fast": lambda: time.sleep(0.002)}
+    comparison = benchmark.compare_latency(variants, baseline="slow", warmup=1, rounds=9)
+    table = comparison.table()
+    assert list(table.index) == ["slow", "fast"]
+    assert list(table.columns) == ["median ms", "speed-up (median)", "speed-up IQR low", "speed-up IQR high"]
+    fast = table.loc["fast"]
+    assert 2.5 < fast["speed-up (median)"] < 5
+    assert fast["speed-up IQR low"] <= fast["speed-up (median)"] <= fast["speed-up IQR high"]
+    assert table.loc["slow"].tolist()[1:] == [1.0, 1.0, 1.0]
+    assert 8 <= comparison.medians_ms["slow"] < 50 and 2 <= comparison.medians_ms["fast"] < 20
+    assert table.loc["fast", "median ms"] == round(comparison.medians_ms["fast"], 2)
+
+
+def test_compare_latency_takes_the_median_and_quartiles_of_the_per_round_ratios(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A fake clock: each call advances it by that variant's next duration in ms, so every ratio is exact.
+    clock = [0.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: clock[0] / 1000)
+
+    def takes(*durations_ms: float) -> Callable[[], None]:
+        durations = iter(durations_ms)
+
+        def call() -> None:
+            clock[0] += next(durations)
+
+        return call
+
+    variants = {"base": takes(2, 4, 6, 8, 10), "fast": takes(2, 4, 2, 4, 2)}
+    comparison = benchmark.compare_latency(variants, baseline="base", warmup=0, rounds=5)
+    assert comparison.round_ms == {"base": pytest.approx((2, 4, 6, 8, 10)), "fast": pytest.approx((2, 4, 2, 4, 2))}
+    assert comparison.speed_ups("fast") == pytest.approx([1, 1, 3, 2, 5])  # baseline ms / variant ms, per round
+    assert comparison.medians_ms == pytest.approx({"base": 6, "fast": 2})
+    # The median ratio (2) is not the ratio of the medians (6 / 2 = 3).
+    assert comparison.table().loc["fast"].tolist() == [2.0, 2.0, 1.0, 3.0]
+
+
+def test_compare_latency_interleaves_the_rounds_alternating_their_order() -> None:
+    calls: list[str] = []
+    variants = {name: (lambda name=name: calls.append(name)) for name in "ABC"}
+    benchmark.compare_latency(variants, baseline="A", warmup=2, rounds=4)
+    warmup = list("ABC" * 2)
+    assert calls == warmup + list("ABC" + "CBA" + "ABC" + "CBA")
+
+
+def test_compare_latency_rejects_bad_arguments() -> None:
+    variants = {"fp32": lambda: None, "int8": lambda: None}
+    with pytest.raises(ValueError, match="baseline 'bf16' is not among the variants"):
+        benchmark.compare_latency(variants, baseline="bf16")
+    with pytest.raises(ValueError, match="variants is empty"):
+        benchmark.compare_latency({}, baseline="fp32")
+    with pytest.raises(ValueError, match="rounds >= 1.*rounds=0"):
+        benchmark.compare_latency(variants, baseline="fp32", rounds=0)
+    with pytest.raises(ValueError, match="warmup >= 0.*warmup=-1"):
+        benchmark.compare_latency(variants, baseline="fp32", warmup=-1)
+
+
+def test_onnx_session_is_configured_and_computes_what_torch_does(tmp_path: Path) -> None:
+    model, x = torch.nn.Linear(8, 3).eval(), torch.randn(2, 8)
+    path = tmp_path / "linear.onnx"
+    torch.onnx.export(model, (x,), path, input_names=["x"], output_names=["y"])
+    session = benchmark.onnx_session(path, threads=2)
+    options = session.get_session_options()
+    assert options.intra_op_num_threads == 2
+    assert options.inter_op_num_threads == 1
+    assert options.execution_mode.name == "ORT_SEQUENTIAL"
+    assert options.graph_optimization_level.name == "ORT_ENABLE_ALL"
+    assert session.get_providers() == ["CPUExecutionProvider"]
+    (y,) = session.run(None, {"x": x.numpy()})
+    with torch.no_grad():
+        torch.testing.assert_close(torch.from_numpy(y), model(x))
+
+
+def test_onnx_session_rejects_a_missing_file_and_bad_threads(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no ONNX model at .*missing.onnx"):
+        benchmark.onnx_session(tmp_path / "missing.onnx", threads=1)
+    with pytest.raises(ValueError, match="threads >= 1, got 0"):
+        benchmark.onnx_session(tmp_path / "missing.onnx", threads=0)
 
 
 def test_model_bytes_counts_parameters_and_buffers_once() -> None:
@@ -71,6 +153,11 @@ def test_machine_names_threads_and_features() -> None:
         assert "torch threads 1" in benchmark.machine()
     finally:
         benchmark.pin_threads(threads)
+
+
+def test_pin_threads_rejects_fewer_than_one_thread() -> None:
+    with pytest.raises(ValueError, match="threads >= 1, got 0"):
+        benchmark.pin_threads(0)
 
 
 def test_pareto_plot_has_a_speed_and_a_size_panel() -> None:
