@@ -1,5 +1,5 @@
 # The two commands a user needs: `make lab` (set up, then open JupyterLab) and `make test`
-# (set up, then execute every notebook under nbval and run the unit tests; CI runs exactly this).
+# (set up, lint, then execute every notebook under nbval and run the unit tests; CI runs exactly this).
 # The rest are the steps they are made of.
 
 PYTHON ?= python3
@@ -14,7 +14,7 @@ OFFLINE := HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 # Local OpenAI- and Gemini-compatible servers around a command, so the SDK cells run for real without keys.
 WITH_LLM_SERVERS := $(BIN)/python -m tests.llm_servers --
 
-.PHONY: lab test notebooks assets system-packages colab-links lock
+.PHONY: lab lint test notebooks assets system-packages colab-links readme lock
 
 $(INSTALLED): requirements-lock.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,11 @@ system-packages:
 lab: assets system-packages
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: assets system-packages $(PROXY_INSTALLED)
+# Ruff over the package, the tests and the notebooks (rules in pyproject.toml); `make test` runs it first.
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+
+test: lint assets system-packages $(PROXY_INSTALLED)
 	$(OFFLINE) $(WITH_LLM_SERVERS) $(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-cell-timeout=600 tests $(NOTEBOOKS)
 
@@ -55,6 +59,10 @@ notebooks: assets system-packages $(PROXY_INSTALLED)
 
 colab-links: $(INSTALLED)
 	$(BIN)/python -m nlp_assets.colab
+
+# Regenerate the README's notebook table from the stored output of each notebook's `headline` cell.
+readme: $(INSTALLED)
+	$(BIN)/python -m nlp_assets.readme
 
 # Re-resolve requirements.txt + requirements-dev.txt in a scratch venv and pin the result.
 lock:

@@ -1,6 +1,7 @@
 """Colab badges and the notebooks' Colab bootstrap cell, derived from the one repository URL.
 
-The URL lives in pyproject.toml ([project.urls] Repository). After changing it, run
+The URL lives in pyproject.toml ([project.urls] Repository); what each notebook installs in Colab is the
+extra of pyproject.toml named after it, plus its SYSTEM_PACKAGES. After changing any of these, run
 `make colab-links` (python -m nlp_assets.colab) to rewrite every badge and bootstrap cell.
 """
 
@@ -11,6 +12,7 @@ import tomllib
 from pathlib import Path
 
 import nbformat
+from packaging.utils import canonicalize_name
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
@@ -19,6 +21,11 @@ BADGE_PATTERN = re.compile(
 )
 BOOTSTRAP_TAG = "colab-bootstrap"
 CLONE_DIR = "/content/nlp-notebooks"
+# Programs a notebook runs that are not Python packages (apt package names), by notebook file stem.
+# The Makefile's SYSTEM_PACKAGES (for laptops and CI) must list them all; a test checks it.
+SYSTEM_PACKAGES: dict[str, list[str]] = {
+    "machine_translation": ["apertium", "apertium-eng-spa"],
+}
 
 
 def repository_url(root: Path = REPO_ROOT) -> str:
@@ -32,18 +39,25 @@ def badge(notebook: str, root: Path = REPO_ROOT) -> str:
     return f"[![Open In Colab]({BADGE_IMAGE})](https://colab.research.google.com/github/{github_path}/blob/main/{notebook})"
 
 
-def bootstrap_source(root: Path = REPO_ROOT) -> str:
-    """The first code cell of every notebook: in Colab, clone the collection and install its requirements."""
-    return (
-        "# In Colab: clone the collection for its helper package (nlp_assets) and install the requirements.\n"
-        "# Elsewhere this cell does nothing: `make lab` has set everything up.\n"
-        "import sys\n"
-        "\n"
-        'if "google.colab" in sys.modules:\n'
-        f"    !git clone --quiet --depth 1 {repository_url(root)} {CLONE_DIR}\n"
-        f"    %pip install --quiet -r {CLONE_DIR}/requirements.txt\n"
-        f'    sys.path.insert(0, "{CLONE_DIR}")'
-    )
+def bootstrap_source(notebook: str, root: Path = REPO_ROOT) -> str:
+    """The first code cell of `notebook` (a path relative to the repository root): in Colab, clone the collection
+    and install the helper package with the notebook's extra, and its system packages."""
+    stem = Path(notebook).stem
+    # The extra's normalized name (PEP 685), as setuptools writes it in the metadata: pip before 23.3 compares
+    # extras as written and would skip "classification_sentiment" with a warning.
+    lines = [
+        "# In Colab: clone the collection and install its helper package (nlp_assets) with what this notebook needs.",
+        "# Elsewhere this cell does nothing: `make lab` has set everything up.",
+        "import sys",
+        "",
+        'if "google.colab" in sys.modules:',
+        f"    !git clone --quiet --depth 1 {repository_url(root)} {CLONE_DIR}",
+        # Wheels over newer source releases: some releases lack a wheel for Colab's Python (tests/test_extras.py).
+        f'    %pip install --quiet --prefer-binary "{CLONE_DIR}[{canonicalize_name(stem)}]"',
+    ]
+    if stem in SYSTEM_PACKAGES:
+        lines.append(f"    !apt-get -qq install -y {' '.join(SYSTEM_PACKAGES[stem])} > /dev/null")
+    return "\n".join(lines)
 
 
 def notebook_paths(root: Path = REPO_ROOT) -> list[Path]:
@@ -66,7 +80,7 @@ def sync(root: Path = REPO_ROOT) -> list[Path]:
             if cell.cell_type == "markdown":
                 cell.source = _rebadge(cell.source, rel, root)
             elif BOOTSTRAP_TAG in cell.metadata.get("tags", []):
-                cell.source = bootstrap_source(root)
+                cell.source = bootstrap_source(rel, root)
         if nbformat.writes(nb) != before:
             nbformat.write(nb, path)
             changed.append(path)

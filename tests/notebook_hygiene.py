@@ -42,7 +42,7 @@ def problems(path: Path, rel: str) -> list[str]:
     if colab.badge(rel) not in markdown:
         found.append(f"colab: no 'Open in Colab' badge pointing at {rel} (run `make colab-links`)")
     bootstrap = [c for c in cells if colab.BOOTSTRAP_TAG in c.metadata.get("tags", [])]
-    if len(bootstrap) != 1 or bootstrap[0].source != colab.bootstrap_source():
+    if len(bootstrap) != 1 or bootstrap[0].source != colab.bootstrap_source(rel):
         found.append("colab: no up-to-date Colab bootstrap cell (run `make colab-links`)")
 
     code = [c for c in cells if c.cell_type == "code" and c.source.strip()]

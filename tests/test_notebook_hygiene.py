@@ -32,7 +32,7 @@ REL = "demo/demo.ipynb"
 
 
 def good_notebook() -> nbformat.NotebookNode:
-    bootstrap = new_code_cell(colab.bootstrap_source(), execution_count=1)
+    bootstrap = new_code_cell(colab.bootstrap_source(REL), execution_count=1)
     bootstrap.metadata["tags"] = [colab.BOOTSTRAP_TAG]
     code = new_code_cell("print(2 + 2)", execution_count=2)
     code.outputs = [new_output("stream", name="stdout", text="4\n")]
