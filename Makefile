@@ -30,11 +30,12 @@ $(PROXY_INSTALLED): requirements-proxy-lock.txt
 assets: $(INSTALLED)
 	$(BIN)/python -m nlp_assets fetch --all
 
-# Programs that are not Python packages: the Apertium rule-based translator (machine_translation notebook).
+# Programs that are not Python packages: the Apertium rule-based translator (machine_translation notebook);
+# FFmpeg, which transformers' speech pipeline runs to decode an audio file given by path (speech_recognition).
 # Installed with apt when missing (as root, else through sudo).
-SYSTEM_PACKAGES := apertium apertium-eng-spa
+SYSTEM_PACKAGES := apertium apertium-eng-spa apertium-es-pt ffmpeg
 system-packages:
-	@command -v apertium >/dev/null && apertium -l | grep -qE '^ *spa-eng$$' || \
+	@command -v ffmpeg >/dev/null && command -v apertium >/dev/null && apertium -l | grep -qE '^ *spa-eng$$' && apertium -l | grep -qE '^ *es-pt$$' || \
 		{ $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q && \
 		  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q $(SYSTEM_PACKAGES); }
 

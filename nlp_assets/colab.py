@@ -24,7 +24,8 @@ CLONE_DIR = "/content/nlp-notebooks"
 # Programs a notebook runs that are not Python packages (apt package names), by notebook file stem.
 # The Makefile's SYSTEM_PACKAGES (for laptops and CI) must list them all; a test checks it.
 SYSTEM_PACKAGES: dict[str, list[str]] = {
-    "machine_translation": ["apertium", "apertium-eng-spa"],
+    "machine_translation": ["apertium", "apertium-eng-spa", "apertium-es-pt"],
+    "speech_recognition": ["ffmpeg"],
 }
 
 
@@ -56,7 +57,8 @@ def bootstrap_source(notebook: str, root: Path = REPO_ROOT) -> str:
         f'    %pip install --quiet --prefer-binary "{CLONE_DIR}[{canonicalize_name(stem)}]"',
     ]
     if stem in SYSTEM_PACKAGES:
-        lines.append(f"    !apt-get -qq install -y {' '.join(SYSTEM_PACKAGES[stem])} > /dev/null")
+        packages = " ".join(SYSTEM_PACKAGES[stem])
+        lines.append(f"    !apt-get -qq update > /dev/null && apt-get -qq install -y {packages} > /dev/null")
     return "\n".join(lines)
 
 

@@ -177,7 +177,10 @@ def _generation_config(ct2_config: dict, vocab: dict[str, int], vocab_size: int,
     if multilingual:
         gen["lang_to_id"] = {id_to_token[i]: i for i in ct2_config.get("lang_ids", [])}
         gen["task_to_id"] = {"transcribe": vocab["<|transcribe|>"], "translate": vocab["<|translate|>"]}
-    # No forced_decoder_ids: transformers 5 builds the prompt from language/task/return_timestamps.
+        # As in the upstream generation_config.json: with neither language nor task given, transformers falls back
+        # to these (detect the language, then transcribe); without them it leaves out the task token and the
+        # model rambles. When language or task is given, transformers builds the prompt from those instead.
+        gen["forced_decoder_ids"] = [[1, None], [2, vocab["<|transcribe|>"]]]
     return gen
 
 

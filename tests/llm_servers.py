@@ -4,12 +4,14 @@
 
 What runs, all on 127.0.0.1 and offline:
   1. `transformers serve` with the local SmolLM2-135M-Instruct (from the asset store): an OpenAI-compatible
-     server (Chat Completions, and the Responses API in transformers 5.24).
-  2. A LiteLLM proxy in front of it that speaks the Gemini API (`/v1beta/models/{model}:generateContent`),
-     the endpoint the `google-genai` SDK calls; LiteLLM translates each call to Chat Completions on server 1.
+     Chat Completions server.
+  2. A LiteLLM proxy in front of it, which both SDKs call. It speaks the OpenAI API under /v1 (Chat Completions,
+     and the Responses API, which it bridges to Chat Completions: `use_chat_completions_api`) and the Gemini API
+     (`/v1beta/models/{model}:generateContent`, the endpoint the `google-genai` SDK calls); LiteLLM translates
+     each call to Chat Completions on server 1.
 
-The wrapped command gets OPENAI_BASE_URL / OPENAI_API_KEY / OPENAI_MODEL (server 1), GOOGLE_GEMINI_BASE_URL /
-GEMINI_API_KEY / GEMINI_MODEL (server 2) and LLM_BACKEND (a stable description for the notebooks to print).
+The wrapped command gets OPENAI_BASE_URL / OPENAI_API_KEY / OPENAI_MODEL and GOOGLE_GEMINI_BASE_URL /
+GEMINI_API_KEY / GEMINI_MODEL (both: the proxy) and LLM_BACKEND (a stable description for the notebooks to print).
 Any real GOOGLE_API_KEY is removed from its environment, so no real key is sent to a local server.
 
 LiteLLM lives in its own virtual environment (.venv/llm-proxy, installed by `make` from
@@ -39,7 +41,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 PROXY_VENV = REPO_ROOT / ".venv" / "llm-proxy"
-GEMINI_MODEL = "smollm2-local"  # the name the proxy serves the local model under, on its Gemini route
+LOCAL_MODEL = "smollm2-local"  # the name the proxy serves the local model under, to both SDKs
 HOST = "127.0.0.1"
 
 
@@ -191,9 +193,14 @@ def llm_servers(
             timeout,
         )
 
+        # One model entry serves both SDKs through the proxy. `use_chat_completions_api` makes LiteLLM answer the
+        # Responses API (`responses.create`, `responses.parse`) itself, bridged to server 1's Chat Completions:
+        # without it the proxy forwards a Responses call as is, and server 1 answers a non-streamed one with
+        # server-sent events that the openai SDK cannot parse.
         config = {
-            "model_list": [{"model_name": GEMINI_MODEL, "litellm_params": {
-                "model": f"openai/{model_id}", "api_base": openai_url, "api_key": openai_key}}],
+            "model_list": [{"model_name": LOCAL_MODEL, "litellm_params": {
+                "model": f"openai/{model_id}", "api_base": openai_url, "api_key": openai_key,
+                "use_chat_completions_api": True}}],
             "general_settings": {"master_key": master_key},
             "litellm_settings": {"telemetry": False, "drop_params": True},
         }
@@ -211,7 +218,7 @@ def llm_servers(
         auth = {"x-goog-api-key": master_key}
         proxy.wait_until(
             "a Gemini generateContent call",
-            lambda: _request(f"{gemini_url}/v1beta/models/{GEMINI_MODEL}:generateContent",
+            lambda: _request(f"{gemini_url}/v1beta/models/{LOCAL_MODEL}:generateContent",
                              {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}],
                               "generationConfig": {"maxOutputTokens": 1}},
                              auth, timeout=timeout)["candidates"],
@@ -219,9 +226,10 @@ def llm_servers(
         )
         import transformers
 
-        backend = f"local: transformers serve {transformers.__version__} with {model_id}"
+        backend = f"local: LiteLLM proxy -> transformers serve {transformers.__version__} with {model_id}"
         say("both servers answer")
-        yield Endpoints(openai_url, openai_key, model_id, gemini_url, master_key, GEMINI_MODEL, backend)
+        # Both SDKs talk to the proxy (OpenAI routes under /v1, the Gemini route under /v1beta), with its master key.
+        yield Endpoints(f"{gemini_url}/v1", master_key, LOCAL_MODEL, gemini_url, master_key, LOCAL_MODEL, backend)
         say("stopping both servers")
 
 

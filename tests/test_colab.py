@@ -29,7 +29,9 @@ def test_bootstrap_installs_the_clone_with_the_notebooks_extra_only(rel: str) ->
 
 def test_bootstrap_installs_system_packages_where_a_notebook_needs_them() -> None:
     commands = colab_commands(colab.bootstrap_source("machine_translation/machine_translation.ipynb"))
-    assert "!apt-get -qq install -y apertium apertium-eng-spa > /dev/null" in commands
+    assert {"apertium", "apertium-eng-spa"} <= set(colab.SYSTEM_PACKAGES["machine_translation"])
+    packages = " ".join(colab.SYSTEM_PACKAGES["machine_translation"])
+    assert f"!apt-get -qq update > /dev/null && apt-get -qq install -y {packages} > /dev/null" in commands
     assert not any("apt-get" in c for c in colab_commands(colab.bootstrap_source("ner/ner.ipynb")))
 
 
