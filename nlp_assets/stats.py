@@ -39,7 +39,10 @@ class Estimate:
 
 @dataclass(frozen=True)
 class PairedDifference:
-    """metric(A) - metric(B) on the same items, its interval, and the share of resamples in which A beats B."""
+    """metric(A) - metric(B) on the same items, its interval, and the share of resamples in which A beats B.
+
+    For a metric where lower is better (WER, perplexity), A beats B when the difference is below zero.
+    """
 
     difference: float
     low: float
@@ -47,6 +50,7 @@ class PairedDifference:
     share_a_better: float
     n: int
     confidence: float = 0.95
+    higher_is_better: bool = True
 
     @property
     def verdict(self) -> str:
@@ -54,9 +58,9 @@ class PairedDifference:
         if self.n < ANECDOTAL_BELOW:
             return f"anecdotal (n={self.n})"
         if self.low > 0:
-            return "A better"
+            return "A better" if self.higher_is_better else "B better"
         if self.high < 0:
-            return "B better"
+            return "B better" if self.higher_is_better else "A better"
         return "inconclusive"
 
     def interval(self, digits: int = 3) -> str:
@@ -110,10 +114,11 @@ def bootstrap_ci(metric: Callable[..., float], *arrays: Sequence[Any], resamples
 
 def paired_bootstrap(metric: Callable[..., float], system_a: Sequence[Any], system_b: Sequence[Any],
                      *shared: Sequence[Any], resamples: int = 1000, confidence: float = 0.95,
-                     seed: int = 0) -> PairedDifference:
+                     seed: int = 0, higher_is_better: bool = True) -> PairedDifference:
     """metric(A, *shared) - metric(B, *shared), both systems resampled on the same items in each draw.
 
     Pairing removes the items' own difficulty from the comparison, so the CI is much narrower than two separate CIs.
+    Pass `higher_is_better=False` for error rates and perplexities.
     `paired_bootstrap(np.mean, f1_ours, f1_baseline)` or, for a corpus metric with references,
     `paired_bootstrap(lambda pred, gold: f1_score(gold, pred, average="macro"), pred_a, pred_b, gold)`.
     """
@@ -126,7 +131,8 @@ def paired_bootstrap(metric: Callable[..., float], system_a: Sequence[Any], syst
     ])
     low, high = _percentiles(diffs, confidence)
     difference = float(metric(a, *rest) - metric(b, *rest))
-    return PairedDifference(difference, low, high, float(np.mean(diffs > 0)), n, confidence)
+    a_better = diffs > 0 if higher_is_better else diffs < 0
+    return PairedDifference(difference, low, high, float(np.mean(a_better)), n, confidence, higher_is_better)
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> Estimate:

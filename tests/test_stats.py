@@ -44,6 +44,9 @@ def check_paired_bootstrap_uses_the_pairing(paired_bootstrap: Callable[..., Pair
     assert -0.7 < result.low < result.high < -0.3
     assert result.share_a_better < 0.01
     assert result.verdict == "B better"
+    as_error_rate = paired_bootstrap(np.mean, a, b, seed=0, higher_is_better=False)
+    assert as_error_rate.share_a_better > 0.99
+    assert as_error_rate.verdict == "A better"
 
 
 def check_wilson_textbook(wilson_interval: Callable[..., Estimate]) -> None:
@@ -76,7 +79,7 @@ def test_paired_bootstrap_sees_a_steady_small_difference() -> None:
 
 
 def test_the_pairing_check_rejects_independent_resampling() -> None:
-    def unpaired(metric, a, b, resamples=1000, seed=0, confidence=0.95):
+    def unpaired(metric, a, b, resamples=1000, seed=0, confidence=0.95, higher_is_better=True):
         rng = np.random.default_rng(seed)
         a, b = np.asarray(a), np.asarray(b)
         diffs = np.array([metric(rng.choice(a, len(a))) - metric(rng.choice(b, len(b))) for _ in range(resamples)])
@@ -119,6 +122,8 @@ def test_verdicts() -> None:
     assert diff(-0.03, -0.01).verdict == "B better"
     assert diff(-0.01, 0.03).verdict == "inconclusive"
     assert diff(0.01, 0.03, n=20).verdict == "anecdotal (n=20)"
+    lower_is_better = PairedDifference(-0.02, -0.03, -0.01, 1.0, 500, higher_is_better=False)
+    assert lower_is_better.verdict == "A better"
     assert str(diff(0.01, 0.03)) == "+0.020 [+0.010, +0.030], A ahead in 50% of resamples: A better"
 
 
