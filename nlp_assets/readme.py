@@ -1,7 +1,8 @@
 """The README's notebook table, generated from the stored output of each notebook's `headline` cell.
 
 `make readme` (python -m nlp_assets.readme) rewrites the table between the two markers in README.md; a test fails
-when the README is stale. Rows follow the suggested reading order.
+when the README is stale. Rows follow the suggested reading order; each shows the first row of its notebook's
+headline (the notebook's main result), so the front page stays short.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def table(root: Path = REPO_ROOT) -> str:
     for rel in READING_ORDER:
         result = headline_of(root / rel)
         notebook = f"[{Path(rel).stem}]({rel})<br>{badge(rel, root)}"
-        results = "<br>".join(_result(cells) for cells in result.rows)
+        results = _result(result.rows[0])
         lines.append(f"| {result.task} | {notebook} | {result.real_models} | {results} |")
     return "\n".join(lines)
 
