@@ -50,12 +50,15 @@ test: lint assets system-packages $(PROXY_INSTALLED)
 	$(OFFLINE) $(WITH_LLM_SERVERS) $(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-cell-timeout=600 tests $(NOTEBOOKS)
 
+# Printed pieces (token streams, progress) are stored as one output per cell, not one per print: nbconvert's
+# coalescing preprocessor, added after execution (the default one runs before it).
+STREAMS_AS_ONE_OUTPUT := --NotebookExporter.preprocessors=nbconvert.preprocessors.CoalesceStreamsPreprocessor
 # Re-execute notebooks in place (all, or NB=path/to/one.ipynb) to refresh their stored outputs.
 NB ?= $(NOTEBOOKS)
 notebooks: assets system-packages $(PROXY_INSTALLED)
 	$(OFFLINE) $(WITH_LLM_SERVERS) bash -c 'for nb in $(NB); do \
 		echo "executing $$nb"; \
-		(cd $$(dirname $$nb) && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace $$(basename $$nb)) || exit 1; \
+		(cd $$(dirname $$nb) && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(STREAMS_AS_ONE_OUTPUT) $$(basename $$nb)) || exit 1; \
 	done'
 
 colab-links: $(INSTALLED)

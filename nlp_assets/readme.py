@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 
 from nlp_assets import headline
-from nlp_assets.colab import REPO_ROOT, badge
+from nlp_assets.colab import REPO_ROOT, badge, notebook_paths
 
 HEADLINE_TAG = "headline"
 START = "<!-- headline-table:start"
@@ -55,7 +55,7 @@ def _result(cells: list[str]) -> str:
 
 
 def table(root: Path = REPO_ROOT) -> str:
-    found = sorted(p.relative_to(root).as_posix() for p in root.glob("*/*.ipynb"))
+    found = [p.relative_to(root).as_posix() for p in notebook_paths(root)]
     if sorted(READING_ORDER) != found:
         raise ValueError(f"READING_ORDER must list every notebook once; notebooks found: {found}")
     lines = ["| Task | Notebook | Real model(s) | Headline result vs best baseline (95% CI) |", "|---|---|---|---|"]
