@@ -9,6 +9,8 @@ Online (the Hub reachable), `ckpt.id` is the Hub id itself. Offline, it is one o
   upstream  - the upstream files, byte-identical, seeded into the HF cache under the same id;
   converted - the same model converted from another format, under an id that says so;
   stand-in  - a tiny random model of the same class, under an id that says so.
+A checkpoint this collection trains itself (`offline-trained/...`, [trained] in the manifest) is not on the Hub: it
+is trained here once per machine by its recipe, online or not, and `ckpt.kind` is "trained".
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from . import store
+from . import hub_cache, store
 from .manifest import AssetError, load
 
 __all__ = ["AssetError", "Checkpoint", "checkpoint", "dataset", "hub_reachable"]
@@ -29,7 +31,7 @@ __all__ = ["AssetError", "Checkpoint", "checkpoint", "dataset", "hub_reachable"]
 class Checkpoint:
     hub_id: str  # what the notebook asked for
     id: str  # what to pass to from_pretrained
-    kind: str  # "hub" | "upstream" | "converted" | "stand-in"
+    kind: str  # "hub" | "upstream" | "converted" | "stand-in" | "trained"
     note: str
 
     @property
@@ -52,7 +54,17 @@ def hub_reachable() -> bool:
 def checkpoint(hub_id: str) -> Checkpoint:
     """Resolve a Hub id to what loads here, fetching or building it if needed, and say which in one line."""
     manifest = load()
-    if hub_reachable():
+    if hub_id in manifest.trained:
+        spec = manifest.trained[hub_id]
+        load_id = store.ensure_trained(spec, manifest)
+        facts = store.stamp("trained", hub_id)
+        note = (f"{hub_id}: trained here by this collection, {facts.get('steps', '?')} steps, from {spec.base}, "
+                f"recipe {spec.recipe} on {', '.join(spec.datasets)} (built in {facts.get('minutes', '?')} min on this "
+                "machine; rebuilt when the recipe, its parameters or the data change). Not a Hub checkpoint.")
+        # Online, from_pretrained would ask the Hub for this id, which does not exist there: give the local folder.
+        path = str(hub_cache.cached_revision(load_id)) if hub_reachable() else load_id
+        resolved = Checkpoint(hub_id, path, "trained", note)
+    elif hub_reachable():
         resolved = Checkpoint(hub_id, hub_id, "hub", f"{hub_id}: from the Hugging Face Hub")
     elif hub_id in manifest.models:
         model = manifest.models[hub_id]

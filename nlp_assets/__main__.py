@@ -1,4 +1,7 @@
-"""Command line: `python -m nlp_assets fetch [--all | NAME ...]` and `python -m nlp_assets list`."""
+"""Command line: `python -m nlp_assets fetch [--all | NAME ...]` and `python -m nlp_assets list`.
+
+`fetch` also trains the checkpoints of [trained] in the manifest (once per machine; rebuilt when their recipe changes).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ def _fetch(names: list[str]) -> None:
             store.ensure_model(manifest.models[name], manifest)
         elif name in manifest.standins:
             store.ensure_standin(manifest.standins[name], manifest)
+        elif name in manifest.trained:
+            store.ensure_trained(manifest.trained[name], manifest)
         else:
             raise AssetError(f"{name!r} is not in nlp_assets/manifest.toml (try `python -m nlp_assets list`)")
 
@@ -29,6 +34,8 @@ def _list() -> None:
         print(f"model     {model.hub_id:45} {model.kind:9} {manifest.source_of(model).label}")
     for spec in manifest.standins.values():
         print(f"stand-in  {spec.hub_id:45} {spec.model_class}")
+    for trained in manifest.trained.values():
+        print(f"trained   {trained.hub_id:45} {'':9} {trained.recipe} from {trained.base}")
     for ds in manifest.datasets.values():
         print(f"dataset   {ds.name:45} {'':9} {manifest.source_of(ds).label}")
 

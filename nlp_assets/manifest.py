@@ -69,6 +69,28 @@ class StandIn:
 
 
 @dataclass(frozen=True)
+class Trained:
+    """A checkpoint this collection trains itself, once per machine: `recipe` ("package.module:function") fine-tunes
+    `base` (a [models] or [standins] entry) on `datasets` with `params`. Its id says it is not a Hub checkpoint."""
+
+    hub_id: str  # "offline-trained/...": never an upstream name
+    base: str
+    datasets: list[str]
+    recipe: str
+    license: str
+    params: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    minutes: float = 0  # expected build time on 2 CPU cores, announced before the build
+
+    @property
+    def load_id(self) -> str:
+        return self.hub_id
+
+
+TRAINED_PREFIX = "offline-trained/"
+
+
+@dataclass(frozen=True)
 class Dataset:
     name: str
     source: str
@@ -83,6 +105,7 @@ class Manifest:
     models: dict[str, Model]
     standins: dict[str, StandIn]
     datasets: dict[str, Dataset]
+    trained: dict[str, Trained] = field(default_factory=dict)
 
     def source_of(self, entry: Model | Dataset) -> Source:
         try:
@@ -108,12 +131,22 @@ def parse(raw: dict[str, Any]) -> Manifest:
         models={k: Model(hub_id=k, **v) for k, v in raw.get("models", {}).items()},
         standins={k: StandIn(hub_id=k, **v) for k, v in raw.get("standins", {}).items()},
         datasets={k: Dataset(name=k, **v) for k, v in raw.get("datasets", {}).items()},
+        trained={k: Trained(hub_id=k, **v) for k, v in raw.get("trained", {}).items()},
     )
     for entry in [*manifest.models.values(), *manifest.datasets.values()]:
         manifest.source_of(entry)
     for model in manifest.models.values():
         for name in set(model.extra_sources) - set(sources):
             raise AssetError(f"manifest: model {model.hub_id} names extra source {name!r}, which is not in [sources]")
+    for spec in manifest.trained.values():
+        if not spec.hub_id.startswith(TRAINED_PREFIX):
+            raise AssetError(f"manifest: trained {spec.hub_id!r} must be named {TRAINED_PREFIX}...: not a Hub id")
+        if spec.base not in manifest.models and spec.base not in manifest.standins:
+            raise AssetError(f"manifest: trained {spec.hub_id} has base {spec.base!r}, not in [models] or [standins]")
+        for name in set(spec.datasets) - set(manifest.datasets):
+            raise AssetError(f"manifest: trained {spec.hub_id} names dataset {name!r}, which is not in [datasets]")
+        if ":" not in spec.recipe:
+            raise AssetError(f"manifest: trained {spec.hub_id} recipe {spec.recipe!r} is not 'module:function'")
     return manifest
 
 

@@ -7,15 +7,28 @@ matches and the outputs exist, nothing is downloaded or rebuilt (a re-run works 
 from __future__ import annotations
 
 import hashlib
+import importlib
+import importlib.util
 import json
 import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 from . import build, fetch, hub_cache, whisper_ct2
-from .manifest import AssetError, Dataset, Manifest, Model, StandIn, fingerprint, load
+from .manifest import AssetError, Dataset, Manifest, Model, StandIn, Trained, fingerprint, load
+
+TRAINED_CARD = """# {spec.hub_id}: trained here, not a Hub checkpoint
+
+{spec.description}
+
+Trained on this machine by the nlp-notebooks asset store: base `{spec.base}`, recipe `{spec.recipe}`, data
+{spec.datasets}, parameters {spec.params}. Build: {facts}. Licence: {spec.license}.
+Rebuild: `python -m nlp_assets fetch {spec.hub_id}` (again whenever the recipe, its parameters or the data change).
+"""
 
 STANDIN_CORPUS = ("lee-2005", "lee_background.cor")  # local English text the stand-in tokenizers learn from
 
@@ -40,10 +53,16 @@ def _is_done(kind: str, name: str, fp: str) -> bool:
     return path.is_file() and json.loads(path.read_text()).get("fingerprint") == fp
 
 
-def _mark_done(kind: str, name: str, fp: str) -> None:
+def _mark_done(kind: str, name: str, fp: str, **facts: Any) -> None:
     path = _stamp_path(kind, name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"fingerprint": fp}))
+    path.write_text(json.dumps({"fingerprint": fp, **facts}))
+
+
+def stamp(kind: str, name: str) -> dict[str, Any]:
+    """What the stamp of a finished entry records (its fingerprint and, for trained checkpoints, the build's facts)."""
+    path = _stamp_path(kind, name)
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def _workdir() -> tempfile.TemporaryDirectory[str]:
@@ -145,3 +164,55 @@ def ensure_all(manifest: Manifest | None = None) -> None:
         ensure_model(model, manifest)
     for spec in manifest.standins.values():
         ensure_standin(spec, manifest)
+    for trained in manifest.trained.values():
+        ensure_trained(trained, manifest)
+
+
+def recipe_code(recipe: str) -> str:
+    """A hash of the source file of a recipe ("package.module:function"), found without importing it."""
+    module = recipe.split(":")[0]
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise AssetError(f"recipe {recipe!r}: module {module!r} cannot be found")
+    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
+
+
+def trained_fingerprint(spec: Trained, manifest: Manifest) -> str:
+    """Changes when the recipe's code, its parameters, the base model or the data change (not the description)."""
+    if spec.base in manifest.models:
+        base_model = manifest.models[spec.base]
+        base: tuple[Any, ...] = (base_model, manifest.source_of(base_model))
+    else:
+        base = (manifest.standins[spec.base], manifest.datasets[STANDIN_CORPUS[0]])
+    data = [(ds, manifest.source_of(ds)) for ds in (manifest.datasets[name] for name in spec.datasets)]
+    what = json.dumps({"recipe": spec.recipe, "params": spec.params, "base": fingerprint(*base),
+                       "data": [fingerprint(*pair) for pair in data], "code": recipe_code(spec.recipe)}, sort_keys=True)
+    return hashlib.sha256(what.encode()).hexdigest()
+
+
+def ensure_trained(spec: Trained, manifest: Manifest | None = None) -> str:
+    """Train the checkpoint with its recipe, unless a stamp with the same fingerprint says it is built; seed it into
+    the Hugging Face cache under its own id. Built locally even where the Hub is reachable: it is not on the Hub."""
+    manifest = manifest or load()
+    fp = trained_fingerprint(spec, manifest)
+    if _is_done("trained", spec.hub_id, fp) and hub_cache.cached_revision(spec.load_id):
+        return spec.load_id
+    if spec.base in manifest.models:
+        base_id = ensure_model(manifest.models[spec.base], manifest)
+    else:
+        base_id = ensure_standin(manifest.standins[spec.base], manifest)
+    base = str(hub_cache.cached_revision(base_id))  # a local folder: no Hub lookups during the build
+    data = {name: ensure_dataset(manifest.datasets[name], manifest) for name in spec.datasets}
+    print(f"[assets] training {spec.load_id} from {spec.base} with {spec.recipe} {spec.params}"
+          + (f" (about {spec.minutes:g} min on 2 CPU cores)" if spec.minutes else ""), file=sys.stderr, flush=True)
+    module, function = spec.recipe.split(":")
+    recipe = getattr(importlib.import_module(module), function)
+    started = time.monotonic()
+    with _workdir() as tmp:
+        facts = dict(recipe(base, data, Path(tmp), **spec.params) or {})
+        facts["minutes"] = round((time.monotonic() - started) / 60, 1)
+        (Path(tmp) / "README.md").write_text(TRAINED_CARD.format(spec=spec, facts=json.dumps(facts)))
+        hub_cache.seed(spec.load_id, Path(tmp))
+    print(f"[assets] trained {spec.load_id} in {facts['minutes']:.1f} min", file=sys.stderr, flush=True)
+    _mark_done("trained", spec.hub_id, fp, **facts)
+    return spec.load_id
