@@ -12,14 +12,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from nlp_assets import dataset, stats
+from nlp_assets import readers, stats
 
 
 def mean_pool(hidden: Any, attention_mask: Any) -> Any:
@@ -76,14 +75,12 @@ def disfl_qa(n_passages: int = 150, max_queries: int | None = None) -> Retrieval
     Consecutive paragraphs come from the same Wikipedia article, so the corpus keeps its hard distractors (thirty
     other paragraphs on the same topic). `max_queries` keeps the first questions only.
     """
-    task = json.loads((dataset("disfl-qa") / "task.json").read_text())
     passage_id: dict[str, int] = {}
     queries, gold = [], []
-    for example in task["examples"]:
-        question, context = example["input"].split("\ncontext: ")
-        pid = passage_id.setdefault(context.strip(), len(passage_id))
-        if pid < n_passages and example["target"] != "unknown":
-            queries.append(question.strip())
+    for example in readers.disfl_qa():
+        pid = passage_id.setdefault(example.context, len(passage_id))
+        if pid < n_passages and example.target != "unknown":
+            queries.append(example.question)
             gold.append(pid)
     passages = list(passage_id)[:n_passages]
     if max_queries is not None:
@@ -94,13 +91,11 @@ def disfl_qa(n_passages: int = 150, max_queries: int | None = None) -> Retrieval
 def disfl_qa_outside(n_passages: int = 150) -> tuple[list[str], list[str]]:
     """The questions (answerable or not) and the paragraphs after the first `n_passages`: text of the gate's kind that
     the gate neither searches nor asks, for distillation or for choosing a vocabulary."""
-    task = json.loads((dataset("disfl-qa") / "task.json").read_text())
     passage_id: dict[str, int] = {}
     questions = []
-    for example in task["examples"]:
-        question, context = example["input"].split("\ncontext: ")
-        if passage_id.setdefault(context.strip(), len(passage_id)) >= n_passages:
-            questions.append(question.strip())
+    for example in readers.disfl_qa():
+        if passage_id.setdefault(example.context, len(passage_id)) >= n_passages:
+            questions.append(example.question)
     return questions, list(passage_id)[n_passages:]
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import json
 import warnings
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 from . import dataset
 
@@ -53,3 +55,21 @@ def lee_2005() -> tuple[list[str], list[float]]:
     if human.shape != (len(docs), len(docs)):
         raise ValueError(f"{folder}: {len(docs)} documents but a {human.shape} score matrix")
     return docs, human[np.triu_indices(len(docs), k=1)].tolist()
+
+
+class DisflQaExample(NamedTuple):
+    """One Disfl-QA item: the disfluent question, its SQuAD v2 paragraph, and the answer ("unknown" if none)."""
+
+    question: str
+    context: str
+    target: str
+
+
+def disfl_qa() -> list[DisflQaExample]:
+    """BIG-bench's disfl_qa task.json (inputs read "<question>\\ncontext: <paragraph>") as examples, in file order."""
+    task = json.loads((dataset("disfl-qa") / "task.json").read_text(encoding="utf-8"))
+    examples = []
+    for example in task["examples"]:
+        question, context = example["input"].split("\ncontext: ")
+        examples.append(DisflQaExample(question.strip(), context.strip(), example["target"]))
+    return examples
