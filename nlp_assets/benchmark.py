@@ -98,6 +98,13 @@ def has_bf16_units() -> bool:
     return bool({"avx512_bf16", "amx_bf16"} & _cpu()[1])
 
 
+def bf16_available() -> bool:
+    """Whether bfloat16 autocast pays here: on a GPU that supports it, else on a CPU with native bf16 units."""
+    import torch
+
+    return torch.cuda.is_bf16_supported() if torch.cuda.is_available() else has_bf16_units()
+
+
 def median_ms(fn: Callable[[], Any], warmup: int = 2, repeats: int = 7) -> float:
     """Median wall-clock milliseconds of `fn()` over `repeats` runs, after `warmup` untimed runs."""
     if warmup < 0 or repeats < 1:

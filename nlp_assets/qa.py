@@ -8,12 +8,13 @@ checkpoint again (about 11 minutes on 2 CPU cores).
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
+
+from . import readers
 
 MAX_LENGTH = 128  # tokens per window: question + passage chunk + special tokens
 STRIDE = 48  # tokens shared by consecutive windows of a long passage
@@ -43,17 +44,15 @@ def locate(answer: str, context: str, word_boundaries: bool = True) -> tuple[int
 def load_examples(task_file: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """BIG-bench's disfl_qa task.json as QA items {id, question, context, answer, answer_start} (answer "" for the
     unanswerable ones, whose target is "unknown"), and the gold answers found nowhere on word boundaries (dropped)."""
-    task = json.loads(Path(task_file).read_text(encoding="utf-8"))
     examples, not_found = [], []
-    for index, ex in enumerate(task["examples"]):
-        question, context = (part.strip() for part in ex["input"].split("\ncontext: "))
-        item = {"id": index, "question": question, "context": context, "answer": "", "answer_start": -1}
-        if ex["target"] != "unknown":
-            span = locate(ex["target"], context)
+    for index, example in enumerate(readers.disfl_qa(task_file)):
+        item = {"id": index, "question": example.question, "context": example.context, "answer": "", "answer_start": -1}
+        if example.target != "unknown":
+            span = locate(example.target, example.context)
             if span is None:
-                not_found.append(ex["target"])
+                not_found.append(example.target)
                 continue
-            item["answer"], item["answer_start"] = context[span[0]:span[1]], span[0]
+            item["answer"], item["answer_start"] = example.context[span[0]:span[1]], span[0]
         examples.append(item)
     return examples, not_found
 
@@ -128,15 +127,6 @@ def training_windows(tokenizer: Any, items: list[dict[str, Any]], null_share: fl
     return select_windows(features, null_share, seed)
 
 
-def bf16_available() -> bool:
-    """bfloat16 autocast where the hardware has fast bf16: a recent GPU, or a CPU with AVX512-BF16/AMX units."""
-    import torch
-
-    from .benchmark import has_bf16_units
-
-    return torch.cuda.is_bf16_supported() if torch.cuda.is_available() else has_bf16_units()
-
-
 def train(model: Any, tokenizer: Any, train_dataset: Any, output_dir: Path, *, epochs: float = 3, max_steps: int = -1,
           batch_size: int = 32, learning_rate: float = 3e-4, seed: int = 0, logging_steps: int = 10,
           freeze_embeddings: bool = True, progress: TextIO | None = None) -> Any:
@@ -146,6 +136,8 @@ def train(model: Any, tokenizer: Any, train_dataset: Any, output_dir: Path, *, e
     `progress` gets one line per logged step."""
     import torch
     from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+
+    from .benchmark import bf16_available
 
     class Progress(TrainerCallback):
         def __init__(self) -> None:
@@ -198,4 +190,4 @@ def build_checkpoint(base: str, data: dict[str, Path], out_dir: Path, *, epochs:
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return {"steps": trainer.state.global_step, "train_questions": len(train_items), "windows": len(windows),
-            "bf16": bf16_available(), "seconds": round(time.monotonic() - started)}
+            "bf16": trainer.args.bf16, "seconds": round(time.monotonic() - started)}

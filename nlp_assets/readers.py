@@ -65,9 +65,11 @@ class DisflQaExample(NamedTuple):
     target: str
 
 
-def disfl_qa() -> list[DisflQaExample]:
-    """BIG-bench's disfl_qa task.json (inputs read "<question>\\ncontext: <paragraph>") as examples, in file order."""
-    task = json.loads((dataset("disfl-qa") / "task.json").read_text(encoding="utf-8"))
+def disfl_qa(task_file: Path | None = None) -> list[DisflQaExample]:
+    """BIG-bench's disfl_qa task.json (inputs read "<question>\\ncontext: <paragraph>") as examples, in file order;
+    `task_file` defaults to the asset store's copy."""
+    task_file = task_file or dataset("disfl-qa") / "task.json"
+    task = json.loads(Path(task_file).read_text(encoding="utf-8"))
     examples = []
     for example in task["examples"]:
         question, context = example["input"].split("\ncontext: ")

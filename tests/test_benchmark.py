@@ -170,3 +170,8 @@ def test_pareto_plot_has_a_speed_and_a_size_panel() -> None:
 def test_has_bf16_units_agrees_with_the_features_machine_lists() -> None:
     listed = benchmark.machine().split("; ")[-1].split(", ")
     assert benchmark.has_bf16_units() == ("avx512_bf16" in listed or "amx_bf16" in listed)
+
+
+def test_bf16_available_follows_the_cpu_units_without_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert benchmark.bf16_available() == benchmark.has_bf16_units()
