@@ -161,6 +161,7 @@ class Quality:
     rr: np.ndarray  # reciprocal rank@10 of each question
     query_vectors: Any  # for agreement with fp32
     lee_pairs: np.ndarray  # cosine of each Lee document pair
+    passage_vectors: Any = None  # the searched passages' vectors, for checks by hand
 
     @property
     def mrr(self) -> float:
@@ -173,7 +174,7 @@ def evaluate(model: Any, tokenizer: Any, data: RetrievalSet, lee_docs: Sequence[
     queries = embed(model, tokenizer, data.queries, batch_size=batch_size, max_length=64)
     passages = embed(model, tokenizer, data.passages, batch_size=batch_size, max_length=256)
     return Quality(reciprocal_ranks(queries, passages, data.gold), queries,
-                   lee_similarities(model, tokenizer, lee_docs, batch_size))
+                   lee_similarities(model, tokenizer, lee_docs, batch_size), passages)
 
 
 def quality_row(quality: Quality, baseline: Quality, gold: Sequence[int], lee_human: Sequence[float],

@@ -79,3 +79,14 @@ def test_protocol_refuses_a_variant_before_the_baseline() -> None:
     protocol = ev.Protocol(_Tokenizer(), gate, ["doc one", "doc two"], [0.5])
     with pytest.raises(ValueError, match="baseline"):
         protocol.add("int8", lambda batch: batch, 1)
+
+
+def test_evaluate_keeps_the_passage_vectors_behind_its_reciprocal_ranks() -> None:
+    def forward(batch):  # hidden state of a token: (id, 1)
+        return torch.stack([batch["input_ids"].float(), torch.ones_like(batch["input_ids"]).float()], dim=-1)
+
+    gate = ev.RetrievalSet(["ab", "abcd"], ["a", "ab", "abcd abcd"], np.array([1, 2]))
+    quality = ev.evaluate(forward, _Tokenizer(), gate, ["doc one", "doc two"])
+    assert torch.allclose(quality.passage_vectors, ev.embed(forward, _Tokenizer(), gate.passages))
+    assert np.allclose(quality.rr, ev.reciprocal_ranks(quality.query_vectors, quality.passage_vectors, gate.gold))
+    assert quality.rr.tolist() == [1.0, 1.0]
