@@ -161,7 +161,7 @@ class Quality:
     rr: np.ndarray  # reciprocal rank@10 of each question
     query_vectors: Any  # for agreement with fp32
     lee_pairs: np.ndarray  # cosine of each Lee document pair
-    passage_vectors: Any = None  # the searched passages' vectors, for checks by hand
+    passage_vectors: Any  # the searched passages' vectors, for checks by hand
 
     @property
     def mrr(self) -> float:
