@@ -2,7 +2,8 @@
 question_answering notebook teaches and calls, and the builder of the asset store's trained checkpoint
 `offline-trained/all-MiniLM-L6-v2-disfl-qa` (see `[trained.*]` in manifest.toml).
 
-This file is part of that checkpoint's fingerprint: editing it makes `python -m nlp_assets fetch --all` train the
+This file, and the package modules it imports (readers, benchmark), are part of that checkpoint's fingerprint: editing
+them makes `python -m nlp_assets fetch --all` train the
 checkpoint again (about 11 minutes on 2 CPU cores).
 """
 

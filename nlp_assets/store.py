@@ -6,6 +6,7 @@ matches and the outputs exist, nothing is downloaded or rebuilt (a re-run works 
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import importlib.util
@@ -169,12 +170,26 @@ def ensure_all(manifest: Manifest | None = None) -> None:
 
 
 def recipe_code(recipe: str) -> str:
-    """A hash of the source file of a recipe ("package.module:function"), found without importing it."""
+    """A hash of the source of a recipe ("package.module:function"), found without importing it: the module's file and
+    the files of the sibling modules it imports itself (`from . import readers`, `from .benchmark import ...`), so that
+    code the recipe calls there counts as recipe code too."""
     module = recipe.split(":")[0]
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
         raise AssetError(f"recipe {recipe!r}: module {module!r} cannot be found")
-    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
+    origin = Path(spec.origin)
+    files = [origin, *sorted(_sibling_imports(origin))]
+    return hashlib.sha256(b"".join(path.read_bytes() for path in files)).hexdigest()
+
+
+def _sibling_imports(source: Path) -> set[Path]:
+    """The files of the modules in `source`'s own folder that it imports relatively (one level, not transitively)."""
+    found = set()
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            names = [node.module] if node.module else [alias.name for alias in node.names]
+            found |= {path for name in names if (path := source.parent / f"{name}.py").is_file()}
+    return found
 
 
 def trained_fingerprint(spec: Trained, manifest: Manifest) -> str:

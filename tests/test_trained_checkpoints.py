@@ -80,6 +80,24 @@ def test_fingerprint_follows_the_recipe_code(tmp_path: Path, monkeypatch: pytest
         store.trained_fingerprint(replace(spec, recipe="no_such_module_here:build"), manifest)
 
 
+def test_fingerprint_follows_the_sibling_modules_the_recipe_imports(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    package = tmp_path / "recipe_package"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helpers.py").write_text("SCALE = 1\n")
+    (package / "unrelated.py").write_text("X = 1\n")
+    (package / "recipe.py").write_text("from . import helpers\n\ndef build(base, data, out_dir):\n    return {}\n")
+    manifest = tiny_manifest(recipe="recipe_package.recipe:build")
+    spec = manifest.trained["offline-trained/tiny-qa"]
+    before = store.trained_fingerprint(spec, manifest)
+    (package / "unrelated.py").write_text("X = 2\n")
+    assert store.trained_fingerprint(spec, manifest) == before  # a module the recipe does not import
+    (package / "helpers.py").write_text("SCALE = 2\n")
+    assert store.trained_fingerprint(spec, manifest) != before  # code the recipe calls
+
+
 def test_tiny_recipe_builds_stamps_and_is_reused(tiny: Manifest, monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     from transformers import AutoModelForQuestionAnswering
