@@ -48,3 +48,13 @@ def setup(packages: list[str], seed: int = 0):  # -> torch.device
     versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in packages)
     print(f"Python {platform.python_version()}; {versions}; device: {device}")
     return device
+
+
+def show_source(*functions: object) -> None:
+    """Display the source of functions that live in the package, as highlighted Python: how a notebook teaches code
+    that a recipe of the asset store also runs."""
+    import inspect
+
+    from IPython.display import Markdown, display
+
+    display(Markdown("```python\n" + "\n\n".join(inspect.getsource(f) for f in functions) + "```"))
