@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 # The LiteLLM proxy (a Gemini-API server for the text-generation notebook) needs its own environment.
 PROXY_INSTALLED := $(VENV)/llm-proxy/.installed
+# sentence-transformers' ONNX/OpenVINO backends (Optimum pins transformers 4; quantization notebook) too.
+ST_BACKENDS_INSTALLED := $(VENV)/st-backends/.installed
 NOTEBOOKS := $(sort $(wildcard */*.ipynb))
 # Stored outputs are what the offline asset store gives, so tests and refreshes never reach for the Hub.
 OFFLINE := HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
@@ -25,6 +27,11 @@ $(INSTALLED): requirements-lock.txt pyproject.toml
 $(PROXY_INSTALLED): requirements-proxy-lock.txt
 	$(PYTHON) -m venv $(VENV)/llm-proxy
 	$(VENV)/llm-proxy/bin/pip install --quiet --disable-pip-version-check -r requirements-proxy-lock.txt
+	touch $@
+
+$(ST_BACKENDS_INSTALLED): requirements-st-backends-lock.txt
+	$(PYTHON) -m venv $(VENV)/st-backends
+	$(VENV)/st-backends/bin/pip install --quiet --disable-pip-version-check -r requirements-st-backends-lock.txt
 	touch $@
 
 assets: $(INSTALLED)
@@ -46,7 +53,7 @@ lab: assets system-packages
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
-test: lint assets system-packages $(PROXY_INSTALLED)
+test: lint assets system-packages $(PROXY_INSTALLED) $(ST_BACKENDS_INSTALLED)
 	$(OFFLINE) $(WITH_LLM_SERVERS) $(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-cell-timeout=600 tests $(NOTEBOOKS)
 
@@ -55,7 +62,7 @@ test: lint assets system-packages $(PROXY_INSTALLED)
 STREAMS_AS_ONE_OUTPUT := --NotebookExporter.preprocessors=nbconvert.preprocessors.CoalesceStreamsPreprocessor
 # Re-execute notebooks in place (all, or NB=path/to/one.ipynb) to refresh their stored outputs.
 NB ?= $(NOTEBOOKS)
-notebooks: assets system-packages $(PROXY_INSTALLED)
+notebooks: assets system-packages $(PROXY_INSTALLED) $(ST_BACKENDS_INSTALLED)
 	$(OFFLINE) $(WITH_LLM_SERVERS) bash -c 'for nb in $(NB); do \
 		echo "executing $$nb"; \
 		(cd $$(dirname $$nb) && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(STREAMS_AS_ONE_OUTPUT) $$(basename $$nb)) || exit 1; \
